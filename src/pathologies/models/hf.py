@@ -1,0 +1,258 @@
+"""Any Hugging Face sequence classifier behind the Classifier protocol.
+
+Words are handed to the tokenizer already split (``is_split_into_words``), so the
+tokenizer's own ``word_ids`` give the word of every piece: right for WordPiece (BERT) and,
+with ``add_prefix_space``, for byte-level BPE (RoBERTa, GPT-2). Special tokens and the fixed
+segment of a pair map to no word.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ..text import Example, InputError
+from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
+
+# A one-piece stand-in tokenized in place of a sentinel word, whose id is then overwritten.
+_PLACEHOLDER = "a"
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _is_byte_level(tokenizer) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    return backend is not None and "ByteLevel" in repr(backend.pre_tokenizer)
+
+
+def load_tokenizer(path_or_name: str, *, trust_remote_code: bool = False):
+    """A fast tokenizer that accepts pre-split words (prefix space for byte-level BPE)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path_or_name, trust_remote_code=trust_remote_code)
+    if _is_byte_level(tok) and not getattr(tok, "add_prefix_space", False):
+        tok = AutoTokenizer.from_pretrained(
+            path_or_name, add_prefix_space=True, trust_remote_code=trust_remote_code
+        )
+    if not getattr(tok, "is_fast", False):
+        raise InputError(
+            f"{path_or_name}: the tokenizer has no fast (Rust) version, which word alignment needs"
+        )
+    return tok
+
+
+def check_model_path(path_or_name: str) -> None:
+    """A clear error for a local path that does not exist (before any hub look-up).
+
+    Hub names are ``name`` or ``org/name``; anything else that is not on disk is a bad path.
+    """
+    if Path(path_or_name).expanduser().exists():
+        return
+    if path_or_name.startswith((".", "/", "~")) or path_or_name.strip("/").count("/") > 1:
+        raise InputError(f"model path does not exist: {path_or_name}")
+
+
+class HFClassifier(TorchClassifier):
+    """A ``transformers`` sequence classifier (single sentences and sentence pairs)."""
+
+    family = "hf"
+
+    def __init__(self, model, tokenizer, device: str = "cpu"):
+        id2label = getattr(model.config, "id2label", None) or {}
+        n = model.config.num_labels
+        labels = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(n)]
+        super().__init__(model, labels, device)
+        self.tokenizer = tokenizer
+        self._n_special = {
+            False: tokenizer.num_special_tokens_to_add(pair=False),
+            True: tokenizer.num_special_tokens_to_add(pair=True),
+        }
+        self._sentinel_ids = {
+            PAD_WORD: tokenizer.pad_token_id,
+            UNK_WORD: tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.pad_token_id,
+            ZERO_WORD: tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+        }
+        self._pieces = lru_cache(maxsize=200_000)(self._count_pieces)
+
+    @classmethod
+    def load(
+        cls,
+        path_or_name: str,
+        *,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        num_labels: int | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> "HFClassifier":
+        """Load a classifier from a directory or a hub name.
+
+        ``num_labels``/``labels`` start a new classification head (for fine-tuning an encoder).
+        Remote code runs only when ``trust_remote_code`` is set.
+        """
+        from transformers import AutoModelForSequenceClassification
+
+        _quiet_transformers()
+        check_model_path(path_or_name)
+        kwargs: dict = {"trust_remote_code": trust_remote_code}
+        if labels is not None:
+            kwargs.update(
+                num_labels=len(labels),
+                id2label=dict(enumerate(labels)),
+                label2id={l: i for i, l in enumerate(labels)},
+            )
+        elif num_labels is not None:
+            kwargs["num_labels"] = num_labels
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(path_or_name, **kwargs)
+            tokenizer = load_tokenizer(path_or_name, trust_remote_code=trust_remote_code)
+        except OSError as err:
+            raise InputError(
+                f"could not load model {path_or_name!r}: it is not a model directory here and "
+                f"could not be fetched from the hub ({str(err).splitlines()[0]})"
+            ) from err
+        if tokenizer.pad_token is None:  # GPT-2 style models
+            tokenizer.pad_token = tokenizer.eos_token
+            model.config.pad_token_id = tokenizer.pad_token_id
+        return cls(model, tokenizer, device=device)
+
+    # --- sizes ------------------------------------------------------------------------
+    @property
+    def max_tokens(self) -> int:
+        limit = self.tokenizer.model_max_length
+        cfg = self.module.config
+        pos = getattr(cfg, "max_position_embeddings", None)
+        if pos is not None:
+            if cfg.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
+                pos -= (cfg.pad_token_id or 0) + 1
+            limit = min(limit, pos)
+        return int(min(limit, 100_000))
+
+    def _count_pieces(self, word: str) -> int:
+        if word in self._sentinel_ids:
+            return 1
+        ids = self.tokenizer([word], is_split_into_words=True, add_special_tokens=False)
+        return len(ids["input_ids"])
+
+    def n_tokens(self, example: Example) -> int:
+        n = sum(self._pieces(w) for w in example.words)
+        if example.fixed is not None:
+            n += sum(self._pieces(w) for w in example.fixed)
+        return n + self._n_special[example.is_pair]
+
+    # --- encoding ---------------------------------------------------------------------
+    def _tokenize(self, examples: Sequence[Example]) -> list[tuple[list[int], list[int], list[int], list[int]]]:
+        """Per example: input ids, token type ids, word index, zero flags (unpadded)."""
+        rows: list = [None] * len(examples)
+        for pair in (False, True):
+            idx = [i for i, ex in enumerate(examples) if ex.is_pair == pair]
+            if not idx:
+                continue
+            firsts, seconds = [], []
+            for i in idx:
+                a, b = examples[i].segments()
+                firsts.append([_PLACEHOLDER if w in self._sentinel_ids else w for w in a])
+                if pair:
+                    seconds.append([_PLACEHOLDER if w in self._sentinel_ids else w for w in b])
+            enc = self.tokenizer(
+                firsts,
+                seconds if pair else None,
+                is_split_into_words=True,
+                truncation="longest_first",
+                max_length=self.max_tokens,
+            )
+            for j, i in enumerate(idx):
+                ex = examples[i]
+                ids = list(enc["input_ids"][j])
+                types = list(enc["token_type_ids"][j]) if "token_type_ids" in enc else [0] * len(ids)
+                seq_ids = enc.sequence_ids(j)
+                word_ids = enc.word_ids(j)
+                target_seq = 1 if (pair and ex.fixed_first) else 0
+                widx, zeros = [], []
+                for t, (s, w) in enumerate(zip(seq_ids, word_ids)):
+                    in_words = s == target_seq and w is not None
+                    widx.append(w if in_words else -1)
+                    word = None
+                    if w is not None and s is not None:
+                        seg = ex.words if s == target_seq else ex.fixed
+                        word = seg[w]
+                    if word in self._sentinel_ids:
+                        ids[t] = self._sentinel_ids[word]
+                    zeros.append(word == ZERO_WORD)
+                rows[i] = (ids, types, widx, zeros)
+        return rows
+
+    def encode(self, examples: Sequence[Example]) -> Encoded:
+        rows = self._tokenize(examples)
+        T = max(len(r[0]) for r in rows)
+        B = len(rows)
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((B, T), pad, dtype=torch.long)
+        types = torch.zeros((B, T), dtype=torch.long)
+        mask = torch.zeros((B, T), dtype=torch.long)
+        widx = torch.full((B, T), -1, dtype=torch.long)
+        zeros = torch.zeros((B, T), dtype=torch.bool)
+        for b, (ids, tt, wi, zf) in enumerate(rows):
+            n = len(ids)
+            input_ids[b, :n] = torch.tensor(ids)
+            types[b, :n] = torch.tensor(tt)
+            mask[b, :n] = 1
+            widx[b, :n] = torch.tensor(wi)
+            zeros[b, :n] = torch.tensor(zf, dtype=torch.bool)
+        extra = {}
+        if "token_type_ids" in self.tokenizer.model_input_names:
+            extra["token_type_ids"] = types.to(self.device)
+        return Encoded(
+            input_ids=input_ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            word_index=widx,
+            zero_mask=zeros.to(self.device),
+            n_words=[len(ex.words) for ex in examples],
+            extra=extra,
+        )
+
+    # --- network ----------------------------------------------------------------------
+    def embed(self, enc: Encoded) -> Tensor:
+        return self.module.get_input_embeddings()(enc.input_ids)
+
+    def forward_embeddings(self, embeds: Tensor, enc: Encoded) -> Tensor:
+        extra = _expand(enc.extra, embeds.shape[0])
+        mask = _expand({"m": enc.attention_mask}, embeds.shape[0])["m"]
+        return self.module(inputs_embeds=embeds, attention_mask=mask, **extra).logits
+
+    def hidden(self, embeds: Tensor, enc: Encoded) -> tuple[Tensor, Representations]:
+        out = self.module(
+            inputs_embeds=embeds,
+            attention_mask=enc.attention_mask,
+            output_hidden_states=True,
+            **enc.extra,
+        )
+        mask = enc.attention_mask.unsqueeze(-1).to(embeds.dtype)
+        layers = {}
+        for i, h in enumerate(out.hidden_states):
+            name = "embeddings" if i == 0 else f"layer_{i}"
+            layers[name] = (h * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return out.logits, Representations(layers=layers, sentence=out.hidden_states[-1][:, 0])
+
+    def save(self, directory: str) -> None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.module.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        (Path(directory) / "pathologies.json").write_text(json.dumps({"family": "hf"}))
+
+
+def _expand(tensors: dict[str, Tensor], batch: int) -> dict[str, Tensor]:
+    """Repeat [B, T] inputs when Captum stacks several perturbations of a batch."""
+    out = {}
+    for k, v in tensors.items():
+        out[k] = v if v.shape[0] == batch else v.repeat(batch // v.shape[0], 1)
+    return out

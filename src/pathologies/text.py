@@ -1,0 +1,119 @@
+"""The one record type every part of the toolkit shares: an example made of words.
+
+Units are words (whitespace tokens of the input, or the data set's own tokens). An example
+has one perturbable segment (``words``) and, for sentence pairs, a fixed segment that
+methods never touch. ``fixed_first`` says whether the fixed segment comes first in the
+model input (SNLI: premise fixed and first, hypothesis perturbed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Iterable, Sequence
+
+
+class InputError(ValueError):
+    """Bad user input: empty text, a missing pair segment, an unknown label, and so on."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """Words of the perturbable segment, an optional fixed segment, a label, word tags."""
+
+    words: tuple[str, ...]
+    label: int | None = None
+    fixed: tuple[str, ...] | None = None
+    fixed_first: bool = True
+    tags: tuple[int, ...] | None = None
+    uid: str | None = None
+
+    def __post_init__(self) -> None:
+        # Accept lists for convenience; store tuples so examples hash and compare.
+        object.__setattr__(self, "words", tuple(self.words))
+        if self.fixed is not None:
+            object.__setattr__(self, "fixed", tuple(self.fixed))
+        if self.tags is not None:
+            object.__setattr__(self, "tags", tuple(self.tags))
+            if len(self.tags) != len(self.words):
+                raise InputError(
+                    f"{len(self.tags)} word tags for {len(self.words)} words"
+                )
+
+    @classmethod
+    def from_text(
+        cls,
+        text: str,
+        *,
+        label: int | None = None,
+        fixed: str | None = None,
+        fixed_first: bool = True,
+        uid: str | None = None,
+    ) -> "Example":
+        """Build an example from user text, split on whitespace.
+
+        Raises :class:`InputError` for empty text or an empty fixed segment.
+        """
+        words = tuple(text.split())
+        if not words:
+            raise InputError("empty text: there are no words to explain")
+        fixed_words = None
+        if fixed is not None:
+            fixed_words = tuple(fixed.split())
+            if not fixed_words:
+                raise InputError("a sentence pair needs both segments; one of them is empty")
+        return cls(words, label=label, fixed=fixed_words, fixed_first=fixed_first, uid=uid)
+
+    @classmethod
+    def pair(cls, first: str, second: str, *, perturb: str = "second", **kw: Any) -> "Example":
+        """A sentence pair; ``perturb`` names the segment methods may change."""
+        if perturb not in ("first", "second"):
+            raise InputError("perturb must be 'first' or 'second'")
+        if not first.split() or not second.split():
+            raise InputError("a sentence pair needs both segments; one of them is empty")
+        if perturb == "second":
+            return cls.from_text(second, fixed=first, fixed_first=True, **kw)
+        return cls.from_text(first, fixed=second, fixed_first=False, **kw)
+
+    @property
+    def is_pair(self) -> bool:
+        return self.fixed is not None
+
+    def with_words(self, words: Sequence[str]) -> "Example":
+        """The same example with other perturbable words (tags are dropped)."""
+        return replace(self, words=tuple(words), tags=None)
+
+    def without(self, positions: Iterable[int]) -> "Example":
+        """The example with the words at ``positions`` deleted."""
+        drop = set(positions)
+        return self.with_words([w for i, w in enumerate(self.words) if i not in drop])
+
+    def segments(self) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        """(first, second) segments in model input order."""
+        if self.fixed is None:
+            return self.words, None
+        return (self.fixed, self.words) if self.fixed_first else (self.words, self.fixed)
+
+    def key(self) -> tuple:
+        """What a model sees: the cache key of this input."""
+        return (self.words, self.fixed, self.fixed_first)
+
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["words"] = list(self.words)
+        d["fixed"] = list(self.fixed) if self.fixed is not None else None
+        d["tags"] = list(self.tags) if self.tags is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Example":
+        return cls(
+            words=tuple(d["words"]),
+            label=d.get("label"),
+            fixed=tuple(d["fixed"]) if d.get("fixed") is not None else None,
+            fixed_first=d.get("fixed_first", True),
+            tags=tuple(d["tags"]) if d.get("tags") is not None else None,
+            uid=d.get("uid"),
+        )
