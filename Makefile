@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` (main job) and `make test` (tests).
+# Both install what they need into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_DATA := $(abspath ../shared/data)
+# Data sets: $PATHOLOGIES_DATA if set, else ../shared/data beside the checkout when it exists.
+export PATHOLOGIES_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+# Every model and data set here is local; unset these to let transformers reach the hub.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test test-all clean
+
+install: $(VENV)/.installed
+
+# torch first and pinned: an unpinned torch pulls gigabytes of CUDA packages on a CPU machine.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: install
+	$(VENV)/bin/pathologies demo
+
+test: install
+	$(PY) -m pytest
+
+# Everything, the slow integration tests included.
+test-all: install
+	$(PY) -m pytest -m ''
+
+clean:
+	rm -rf $(VENV) .pytest_cache

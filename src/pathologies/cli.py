@@ -1,0 +1,201 @@
+"""The ``pathologies`` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .text import Example, InputError
+
+app = typer.Typer(
+    help="Find and fix the pathologies that make NLP model interpretations misleading.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDir = typer.Option(
+    None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
+)
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _offline_defaults() -> None:
+    # Nothing can be fetched here; users with internet can unset these.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _show_warnings() -> None:
+    def show(message, category, filename, lineno, file=None, line=None):
+        err_console.print(f"[yellow]warning:[/] {message}")
+
+    warnings.showwarning = show
+
+
+@app.command()
+def train(
+    base: str = typer.Argument(
+        ..., help="textcnn, bilstm, minilm (offline all-MiniLM-L6-v2), or an HF encoder directory / hub name."
+    ),
+    data: str = typer.Option("sst2", "--data", help="sst2, sst5, sst2-phrases, mr, snli, agnews, imdb."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the trained model to."),
+    epochs: int = typer.Option(3, help="Passes over the training split."),
+    batch_size: int = typer.Option(32, help="Training batch size."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate (default: 5e-5 for HF encoders, 1e-3 for TextCNN / BiLSTM)."),
+    seed: int = typer.Option(13, help="Seed for initialization, shuffling and data splits."),
+    limit: Optional[int] = typer.Option(None, help="Train on the first N training examples only."),
+    max_words: int = typer.Option(256, help="Clip training inputs to this many words."),
+    train_split: Optional[str] = typer.Option(None, help="Split to train on (default: the data set's train split)."),
+    eval_split: Optional[str] = typer.Option(None, help="Split to evaluate on (default: the data set's dev split)."),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Train or fine-tune a classifier; prints and saves the evaluation accuracy."""
+    from .training import TrainConfig, train_model
+
+    _offline_defaults()
+    config = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, limit=limit, max_words=max_words
+    )
+    try:
+        _, result = train_model(
+            base,
+            data,
+            out_dir=out,
+            config=config,
+            data_dir=data_dir,
+            train_split=train_split,
+            eval_split=eval_split,
+            device=_device(device),
+        )
+    except InputError as err:
+        _fail(str(err))
+    console.print(
+        f"[bold]{result.eval_split} accuracy {result.eval_accuracy:.4f}[/] "
+        f"({result.n_eval} examples, {result.seconds:.0f} s); model saved to {out}"
+    )
+
+
+@app.command()
+def explain(
+    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
+    text: Optional[str] = typer.Argument(None, help="Text to explain (words split on whitespace)."),
+    pair: Optional[List[str]] = typer.Option(
+        None, "--pair", help="Explain a sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed)."
+    ),
+    method: str = typer.Option("gradient", "--method", help="Attribution method."),
+    target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
+    data: Optional[str] = typer.Option(None, "--data", help="Explain a data set instead: NAME:SPLIT, e.g. sst2:dev."),
+    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write JSON lines here instead of printing heatmaps."),
+    scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Explain predictions: a colored heatmap in the terminal, or JSON lines."""
+    from .explain import explain as run_explain
+    from .models import load_classifier
+    from .report import render_attribution
+
+    _offline_defaults()
+    _show_warnings()
+    try:
+        examples = _examples(text, pair, data, limit, data_dir)
+        clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+        records = run_explain(clf, examples, method=method, target=target)
+    except InputError as err:
+        _fail(str(err))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a") as fh:
+            for r in records:
+                fh.write(r.to_json() + "\n")
+        console.print(f"wrote {len(records)} records to {out}")
+        return
+    for r in records:
+        render_attribution(r, console, show_scores=scores)
+        console.print()
+
+
+def _examples(
+    text: str | None, pair: list[str] | None, data: str | None, limit: int | None, data_dir: Path | None
+) -> list[Example]:
+    given = sum(x is not None and x != [] for x in (text, pair, data))
+    if given != 1:
+        raise InputError("give exactly one of: TEXT, --pair PREMISE --pair HYPOTHESIS, --data NAME:SPLIT")
+    if text is not None:
+        return [Example.from_text(text)]
+    if pair:
+        if len(pair) != 2:
+            raise InputError("--pair takes two segments: --pair PREMISE --pair HYPOTHESIS")
+        return [Example.pair(pair[0], pair[1])]
+    from .data import load_dataset, parse_spec
+
+    name, split, spec_limit = parse_spec(data)
+    return load_dataset(name, split, data_dir=data_dir, limit=limit or spec_limit).examples
+
+
+@app.command()
+def datasets(data_dir: Optional[Path] = DataDir) -> None:
+    """List the data sets and the size of every split."""
+    from rich.table import Table
+
+    from .data import DATASETS, load_dataset
+
+    table = Table("name", "split", "examples", "labels")
+    try:
+        for name, info in DATASETS.items():
+            for split in info.splits:
+                if name == "imdb":
+                    table.add_row(name, split, "(large; not counted here)", ", ".join(info.labels))
+                    continue
+                ds = load_dataset(name, split, data_dir=data_dir)
+                table.add_row(name, split, str(len(ds)), ", ".join(info.labels))
+    except InputError as err:
+        _fail(str(err))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    model: Optional[str] = typer.Option(None, "--model", help="A trained model; default: the demo SST-2 model, trained once and cached."),
+    n: int = typer.Option(5, "-n", help="How many SST-2 dev sentences to explain."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """The main job on the embedded default: train (once) an SST-2 model, explain dev sentences."""
+    from .demo import run_demo
+
+    _offline_defaults()
+    try:
+        run_demo(model=model, n=n, data_dir=data_dir, console=console)
+    except InputError as err:
+        _fail(str(err))
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Heatmaps in the terminal (rich): the background of each word shows its score."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from ..attribution import Attribution
+
+
+def _color(score: float, scale: float) -> str:
+    """Blue for evidence for the target class, red against; stronger = more saturated."""
+    if scale <= 0:
+        return "default"
+    a = min(1.0, abs(score) / scale)
+    fade = int(255 * (1 - 0.85 * a))
+    return f"rgb({fade},{fade},255)" if score >= 0 else f"rgb(255,{fade},{fade})"
+
+
+def heatmap_text(words: Sequence[str], scores: Sequence[float]) -> Text:
+    """The words with backgrounds scaled by |score| relative to the largest |score|."""
+    scale = max((abs(s) for s in scores), default=0.0)
+    text = Text()
+    for i, (w, s) in enumerate(zip(words, scores)):
+        if i:
+            text.append(" ")
+        text.append(w, style=f"black on {_color(s, scale)}")
+    return text
+
+
+def render_attribution(att: Attribution, console: Console | None = None, *, show_scores: bool = False) -> None:
+    """Print one attribution: prediction, heatmap, and optionally the scores."""
+    console = console or Console()
+    names = att.labels or [str(i) for i in range(len(att.probs))]
+    pred = att.predicted
+    head = Text(f"{att.method}  ", style="bold")
+    head.append(f"target {names[att.target]} (p={att.probs[att.target]:.3f})")
+    if pred != att.target:
+        head.append(f", predicted {names[pred]} (p={att.probs[pred]:.3f})")
+    if att.label is not None:
+        head.append(f", gold {names[att.label]}")
+    console.print(head)
+    if att.fixed is not None:
+        console.print(Text("fixed: " + " ".join(att.fixed), style="dim"))
+    console.print(heatmap_text(att.words, att.scores))
+    if show_scores:
+        console.print(
+            Text("  ".join(f"{w}={s:+.3f}" for w, s in zip(att.words, att.scores)), style="dim")
+        )

