@@ -66,3 +66,64 @@ def make_roberta_dir(root: Path, num_labels: int = 2) -> Path:
     RobertaForSequenceClassification(config).save_pretrained(root)
     tok.save_pretrained(root)
     return root
+
+
+# --- a model whose output is an exactly known function of its words --------------------------
+import torch as _torch
+from torch import nn as _nn
+
+from pathologies.models.native import NativeClassifier as _Native, mean_over_length as _mean
+
+BOW_WEIGHTS = {"great": 2.0, "fun": 1.0, "bad": -2.5, "boring": -1.5, "not": -0.5, "the": 0.1, "movie": 0.0}
+BOW_VOCAB = ["<pad>", "<unk>", "<sep>"] + list(BOW_WEIGHTS)
+BOW_BIAS = 0.25
+UNK_WEIGHT = -0.3
+
+
+class BowNet(_nn.Module):
+    """logit_pos - logit_neg = sum of word weights + bias; embeddings are 2-d: (weight, 1).
+
+    The scoring direction v = (1, 0), so embedding · gradient of the positive logit is
+    exactly weight / 2 per word (logits are ±s/2).
+    """
+
+    def __init__(self, vocab_size: int, n_labels: int = 2):
+        super().__init__()
+        self.embedding = _nn.Embedding(vocab_size, 2, padding_idx=0)
+        self.v = _nn.Parameter(_torch.tensor([1.0, 0.0]))
+        self.bias = _nn.Parameter(_torch.tensor(BOW_BIAS))
+
+    def forward(self, embeds, lengths):
+        T = embeds.shape[1]
+        mask = (_torch.arange(T)[None, :] < lengths[:, None]).to(embeds.dtype)
+        s = (embeds @ self.v * mask).sum(1) + self.bias
+        return _torch.stack([-s / 2, s / 2], dim=1)
+
+    def layers(self, embeds, lengths):
+        logits = self.forward(embeds, lengths)
+        pooled = _mean(embeds, lengths)
+        return logits, {"embedding": pooled}, pooled
+
+
+class BowClassifier(_Native):
+    family = "bow"
+    net_class = BowNet
+
+
+def make_bow() -> BowClassifier:
+    """p(positive | words) = sigmoid(sum of BOW_WEIGHTS + BOW_BIAS); unknown words weigh UNK_WEIGHT."""
+    net = BowNet(len(BOW_VOCAB))
+    with _torch.no_grad():
+        net.embedding.weight.zero_()
+        net.embedding.weight[1] = _torch.tensor([UNK_WEIGHT, 1.0])
+        for i, w in enumerate(BOW_WEIGHTS, start=3):
+            net.embedding.weight[i] = _torch.tensor([BOW_WEIGHTS[w], 1.0])
+    return BowClassifier(net, ["negative", "positive"], BOW_VOCAB, {})
+
+
+def bow_p(words) -> float:
+    """The exact positive-class probability of the BoW model."""
+    import math
+
+    s = sum(BOW_WEIGHTS.get(w, UNK_WEIGHT) for w in words) + BOW_BIAS
+    return 1 / (1 + math.exp(-s))

@@ -99,7 +99,9 @@ def explain(
     target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
     data: Optional[str] = typer.Option(None, "--data", help="Explain a data set instead: NAME:SPLIT, e.g. sst2:dev."),
     limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write JSON lines here instead of printing heatmaps."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Append JSON lines here instead of printing heatmaps; a rerun resumes."
+    ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
     device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
     trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
@@ -107,6 +109,7 @@ def explain(
 ) -> None:
     """Explain predictions: a colored heatmap in the terminal, or JSON lines."""
     from .explain import explain as run_explain
+    from .explain import explain_to_file
     from .models import load_classifier
     from .report import render_attribution
 
@@ -115,16 +118,13 @@ def explain(
     try:
         examples = _examples(text, pair, data, limit, data_dir)
         clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+        if out is not None:
+            records = explain_to_file(clf, examples, out, method=method, target=target)
+            console.print(f"{len(records)} records in {out}")
+            return
         records = run_explain(clf, examples, method=method, target=target)
     except InputError as err:
         _fail(str(err))
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("a") as fh:
-            for r in records:
-                fh.write(r.to_json() + "\n")
-        console.print(f"wrote {len(records)} records to {out}")
-        return
     for r in records:
         render_attribution(r, console, show_scores=scores)
         console.print()

@@ -1,12 +1,32 @@
-"""``explain``: attributions for one example or a whole data set."""
+"""``explain``: attributions for one example or a whole data set, batched across examples."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from .attribution import Attribution, AttributionMethod, get_method
+from .engine import ScoringEngine
 from .models import TorchClassifier
+from .progress import progress_bar
+from .runs import JsonlRun
 from .text import Example, InputError
+
+
+def as_examples(examples: Example | str | Iterable[Example]) -> list[Example]:
+    """One example, a text, or many examples as a list; every example gets a uid."""
+    if isinstance(examples, str):
+        examples = [Example.from_text(examples)]
+    elif isinstance(examples, Example):
+        examples = [examples]
+    out = [ex if ex.uid is not None else replace(ex, uid=f"#{i}") for i, ex in enumerate(examples)]
+    if not out:
+        raise InputError("no examples to explain")
+    for ex in out:
+        if not ex.words:
+            raise InputError(f"example {ex.uid} has no words to explain")
+    return out
 
 
 def explain(
@@ -15,31 +35,24 @@ def explain(
     method: str | AttributionMethod = "gradient",
     *,
     target: int | str | None = None,
-    batch_size: int = 64,
+    engine: ScoringEngine | None = None,
     **settings,
 ) -> list[Attribution]:
     """Attribute the model's prediction (or ``target``) to the words of each example.
 
-    Inputs longer than the model's limit are truncated first, with a warning.
+    Target class = the predicted class unless ``target`` names one. Inputs longer than the
+    model's limit are truncated first, with a warning. All examples share the engine's batches.
     """
-    if isinstance(examples, str):
-        examples = [Example.from_text(examples)]
-    elif isinstance(examples, Example):
-        examples = [examples]
-    examples = [model.fit_to_limit(ex) for ex in examples]
-    if not examples:
-        raise InputError("no examples to explain")
-    for ex in examples:
-        if not ex.words:
-            raise InputError(f"example {ex.uid or ''} has no words to explain".replace("  ", " "))
+    examples = [model.fit_to_limit(ex) for ex in as_examples(examples)]
     if isinstance(method, str):
         method = get_method(method, **settings)
-    probs = predict_in_batches(model, examples, batch_size)
+    engine = engine or ScoringEngine(model)
+    probs = engine.probabilities(examples)
     if target is None:
         targets = probs.argmax(1).tolist()
     else:
         targets = [model.label_index(target)] * len(examples)
-    scores = method.scores(model, examples, targets)
+    scores = method.scores(model, examples, targets, engine=engine)
     return [
         Attribution(
             words=list(ex.words),
@@ -58,8 +71,32 @@ def explain(
     ]
 
 
-def predict_in_batches(model: TorchClassifier, examples: Sequence[Example], batch_size: int):
-    import torch
+def explain_to_file(
+    model: TorchClassifier,
+    examples: Sequence[Example],
+    out: str | Path,
+    method: str | AttributionMethod = "gradient",
+    *,
+    target: int | str | None = None,
+    chunk: int = 64,
+    engine: ScoringEngine | None = None,
+    show_progress: bool = True,
+    **settings,
+) -> list[dict]:
+    """Explain a data set into a JSON-lines file, ``chunk`` examples at a time.
 
-    parts = [model.predict_proba(examples[i : i + batch_size]) for i in range(0, len(examples), batch_size)]
-    return torch.cat(parts) if parts else torch.empty(0, model.n_labels)
+    Examples already in the file (by uid) are skipped, so an interrupted run resumes.
+    Returns every record in the file.
+    """
+    run = JsonlRun(out)
+    todo = [ex for ex in as_examples(examples) if ex.uid not in run.done]
+    if isinstance(method, str):
+        method = get_method(method, **settings)
+    engine = engine or ScoringEngine(model)
+    with progress_bar(f"explain ({method.name})", len(todo), show_progress) as advance:
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            records = explain(model, part, method, target=target, engine=engine)
+            run.append(r.to_dict() for r in records)
+            advance(len(part))
+    return run.records

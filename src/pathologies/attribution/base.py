@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+from torch import Tensor
 
 from ..models import TorchClassifier
 from ..text import Example
+
+if TYPE_CHECKING:
+    from ..engine import ScoringEngine
 
 
 @dataclass
@@ -53,6 +58,42 @@ class AttributionMethod(ABC):
 
     @abstractmethod
     def scores(
-        self, model: TorchClassifier, examples: Sequence[Example], targets: Sequence[int]
+        self,
+        model: TorchClassifier,
+        examples: Sequence[Example],
+        targets: Sequence[int],
+        engine: "ScoringEngine | None" = None,
     ) -> list[list[float]]:
-        """One list of word scores per example."""
+        """One list of word scores per example; perturbation methods score through ``engine``."""
+
+
+class PerturbationMethod(AttributionMethod):
+    """Scores words by how the target probability changes on perturbed copies of the input.
+
+    Every variant of every example goes to the scoring engine in one call.
+    """
+
+    @abstractmethod
+    def variants(self, example: Example) -> list[Example]:
+        """The perturbed copies of ``example``, one per word."""
+
+    @abstractmethod
+    def score(self, p_full: float, p_variant: Tensor) -> Tensor:
+        """Word scores from the target probability on the input and on each variant."""
+
+    def scores(self, model, examples, targets, engine=None):
+        from ..engine import ScoringEngine
+
+        engine = engine or ScoringEngine(model)
+        originals = list(examples)
+        variants, spans = [], []
+        for ex in originals:
+            vs = self.variants(ex)
+            spans.append((len(variants), len(variants) + len(vs)))
+            variants += vs
+        probs = engine.probabilities(originals + variants)
+        full, rest = probs[: len(originals)], probs[len(originals) :]
+        out = []
+        for i, ((a, b), t) in enumerate(zip(spans, targets)):
+            out.append(self.score(float(full[i, t]), rest[a:b, t]).tolist())
+        return out

@@ -47,7 +47,7 @@ class InputGradient(AttributionMethod):
         return "gradient" if self.variant == "signed" else f"gradient-{self.variant}"
 
     def scores(
-        self, model: TorchClassifier, examples: Sequence[Example], targets: Sequence[int]
+        self, model: TorchClassifier, examples: Sequence[Example], targets: Sequence[int], engine=None
     ) -> list[list[float]]:
         out: list[list[float]] = []
         for start in range(0, len(examples), self.batch_size):

@@ -172,7 +172,7 @@ def fit(
                 torch.nn.utils.clip_grad_norm_(model.module.parameters(), 1.0)
                 optimizer.step()
                 schedule.step()
-                total += float(loss)
+                total += float(loss.detach())
                 advance(1)
         model.module.eval()
         model.mark_changed()

@@ -1,0 +1,176 @@
+"""The scoring engine: where the toolkit's speed lives.
+
+Methods hand the engine every input variant they need (each word deleted, each word
+replaced, each beam state), across many examples at once. The engine drops duplicates,
+reuses cached scores, sorts what is left by length, fills batches under a token budget so
+that padding stays small, runs them under inference mode, and returns one row of class
+probabilities per variant in the order asked. Running out of memory halves the batch.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Hashable, Sequence
+
+import torch
+from torch import Tensor
+
+from .models import TorchClassifier
+from .progress import progress_bar
+from .text import Example
+
+
+@dataclass
+class EngineStats:
+    """What the engine did: rows asked for, served from cache, computed, tokens and padding."""
+
+    requested: int = 0
+    unique: int = 0
+    cache_hits: int = 0
+    computed: int = 0
+    batches: int = 0
+    real_tokens: int = 0
+    padded_tokens: int = 0
+    oom_retries: int = 0
+
+    @property
+    def padding_waste(self) -> float:
+        """Share of computed token positions that were padding."""
+        return 1 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
+
+
+class ScoreCache:
+    """A bounded LRU map from (model state, input) to class probabilities."""
+
+    def __init__(self, max_entries: int = 500_000):
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Tensor] = OrderedDict()
+
+    def get(self, key: Hashable) -> Tensor | None:
+        row = self._data.get(key)
+        if row is not None:
+            self._data.move_to_end(key)
+        return row
+
+    def put(self, key: Hashable, row: Tensor) -> None:
+        self._data[key] = row
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_entries:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def model_state(model: TorchClassifier) -> tuple:
+    """A token that changes whenever the model's weights may have changed.
+
+    PyTorch bumps a tensor's ``_version`` on every in-place change (optimizer steps,
+    ``load_state_dict``), so cached scores are never served for other weights, even when
+    the caller forgets ``mark_changed``.
+    """
+    params = tuple(model.module.parameters())
+    return (model.version, sum(p._version for p in params), tuple(p.data_ptr() for p in params[:4]))
+
+
+class ScoringEngine:
+    """Batched, cached class probabilities for many input variants of many examples.
+
+    ``batch_tokens`` bounds the padded tokens of one batch (the batch holds as many sequences
+    as fit), ``max_batch`` the sequences in one batch. Both shrink by half on out-of-memory.
+    """
+
+    def __init__(
+        self,
+        model: TorchClassifier,
+        *,
+        batch_tokens: int = 8192,
+        max_batch: int = 256,
+        cache_size: int = 500_000,
+        show_progress: bool = False,
+    ):
+        self.model = model
+        self.batch_tokens = batch_tokens
+        self.max_batch = max_batch
+        self.cache = ScoreCache(cache_size)
+        self.show_progress = show_progress
+        self.stats = EngineStats()
+        self.model_calls = 0
+
+    def probabilities(self, variants: Sequence[Example]) -> Tensor:
+        """Class probabilities [N, C] for ``variants``, in order."""
+        state = model_state(self.model)
+        keys = [(state, v.key()) for v in variants]
+        self.stats.requested += len(variants)
+        rows: dict[Hashable, Tensor] = {}
+        todo: dict[Hashable, Example] = {}
+        for key, v in zip(keys, variants):
+            if key in rows or key in todo:
+                continue
+            hit = self.cache.get(key)
+            if hit is not None:
+                rows[key] = hit
+                self.stats.cache_hits += 1
+            else:
+                todo[key] = v
+        self.stats.unique += len(rows) + len(todo)
+        if todo:
+            for key, row in zip(todo, self._compute(list(todo.values()))):
+                rows[key] = row
+                self.cache.put(key, row)
+        if not variants:
+            return torch.empty(0, self.model.n_labels)
+        return torch.stack([rows[k] for k in keys])
+
+    def _batches(self, lengths: list[int], order: list[int]) -> list[list[int]]:
+        """Consecutive runs of the length-sorted order under the token and size budgets."""
+        batches, current, longest = [], [], 0
+        for i in order:
+            longest_if = max(longest, lengths[i])
+            if current and (
+                longest_if * (len(current) + 1) > self.batch_tokens or len(current) >= self.max_batch
+            ):
+                batches.append(current)
+                current, longest_if = [], lengths[i]
+            current.append(i)
+            longest = longest_if
+        if current:
+            batches.append(current)
+        return batches
+
+    def _compute(self, variants: list[Example]) -> list[Tensor]:
+        lengths = [self.model.n_tokens(v) for v in variants]
+        order = sorted(range(len(variants)), key=lengths.__getitem__)
+        out: list[Tensor | None] = [None] * len(variants)
+        pending = self._batches(lengths, order)
+        with progress_bar("scoring", len(variants), self.show_progress) as advance:
+            while pending:
+                batch = pending.pop(0)
+                try:
+                    probs = self.model.predict_proba([variants[i] for i in batch])
+                except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as err:
+                    if not _is_oom(err) or len(batch) == 1:
+                        raise
+                    self.stats.oom_retries += 1
+                    self.batch_tokens = max(1, self.batch_tokens // 2)
+                    self.max_batch = max(1, len(batch) // 2)
+                    half = len(batch) // 2
+                    pending[:0] = [batch[:half], batch[half:]]
+                    continue
+                self.model_calls += 1
+                self.stats.batches += 1
+                self.stats.computed += len(batch)
+                self.stats.real_tokens += sum(lengths[i] for i in batch)
+                self.stats.padded_tokens += max(lengths[i] for i in batch) * len(batch)
+                for i, row in zip(batch, probs):
+                    out[i] = row
+                advance(len(batch))
+        return out  # type: ignore[return-value]
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)) or "out of memory" in str(err)
