@@ -141,11 +141,11 @@ def test_interrupted_run_resumes_to_the_same_records(bow, tmp_path):
     whole = explain_to_file(bow, exs, tmp_path / "whole.jsonl", "loo", chunk=2, show_progress=False)
     lines = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
     part = tmp_path / "part.jsonl"
-    part.write_text("".join(lines[:3]) + lines[3][:17])  # stopped while writing record 4
+    part.write_text("".join(lines[:4]) + lines[4][:17])  # stopped after chunk 2, a torn line after it
     engine = ScoringEngine(bow)
     resumed = explain_to_file(bow, exs, part, "loo", chunk=2, engine=engine, show_progress=False)
     assert resumed == whole
     assert part.read_text() == "".join(lines)
-    # Only the three unfinished examples (and their variants) were scored again.
-    assert engine.stats.computed == 3 + sum(len(e.words) for e in exs[3:])
+    # Only the two unfinished examples (and their variants) were scored again.
+    assert engine.stats.computed == 2 + sum(len(e.words) for e in exs[4:])
     assert [json.loads(l)["uid"] for l in lines] == [f"ex{i}" for i in range(6)]

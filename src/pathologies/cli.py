@@ -149,6 +149,57 @@ def _examples(
 
 
 @app.command()
+def reduce(
+    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
+    text: Optional[str] = typer.Argument(None, help="Text to reduce (words split on whitespace)."),
+    pair: Optional[List[str]] = typer.Option(
+        None, "--pair", help="Reduce a pair: --pair PREMISE --pair HYPOTHESIS (only the second shrinks)."
+    ),
+    data: Optional[str] = typer.Option(None, "--data", help="Reduce a data set: NAME:SPLIT, e.g. sst2:dev."),
+    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    beam: int = typer.Option(1, "--beam", help="1: greedy; B > 1: beam search trying the B least important words."),
+    importance: str = typer.Option("gradient", "--importance", help="Attribution method that ranks the words."),
+    threshold: Optional[float] = typer.Option(None, help="Also keep the confidence in the label at least this."),
+    max_steps: Optional[int] = typer.Option(None, help="Stop after this many removals."),
+    seed: int = typer.Option(0, help="Seed of the random-removal baseline."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Append JSON lines here; a rerun resumes."),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Input reduction (Feng et al. 2018): remove the least important word while the prediction holds."""
+    from rich.table import Table
+
+    from .models import load_classifier
+    from .reduction import Reduction, reduce_inputs, reduce_to_file, summarize
+    from .report import render_reduction
+
+    _offline_defaults()
+    _show_warnings()
+    settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
+    try:
+        examples = _examples(text, pair, data, limit, data_dir)
+        clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+        if out is not None:
+            records = [Reduction.from_dict(r) for r in reduce_to_file(clf, examples, str(out), **settings)]
+        else:
+            records = reduce_inputs(clf, examples, **settings)
+    except InputError as err:
+        _fail(str(err))
+    if out is None or len(records) == 1:
+        for r in records:
+            render_reduction(r, console)
+            console.print()
+    if len(records) > 1:
+        table = Table("summary", "value")
+        for k, v in summarize(records).items():
+            table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+        console.print(table)
+    if out is not None:
+        console.print(f"{len(records)} records in {out}")
+
+
+@app.command()
 def datasets(data_dir: Optional[Path] = DataDir) -> None:
     """List the data sets and the size of every split."""
     from rich.table import Table

@@ -85,17 +85,17 @@ def explain_to_file(
 ) -> list[dict]:
     """Explain a data set into a JSON-lines file, ``chunk`` examples at a time.
 
-    Examples already in the file (by uid) are skipped, so an interrupted run resumes.
+    Examples already in the file (by uid) are skipped, so an interrupted run resumes; the
+    records are the same as those of an uninterrupted run.
     Returns every record in the file.
     """
     run = JsonlRun(out)
-    todo = [ex for ex in as_examples(examples) if ex.uid not in run.done]
+    chunks = run.pending_chunks(as_examples(examples), chunk)
     if isinstance(method, str):
         method = get_method(method, **settings)
     engine = engine or ScoringEngine(model)
-    with progress_bar(f"explain ({method.name})", len(todo), show_progress) as advance:
-        for start in range(0, len(todo), chunk):
-            part = todo[start : start + chunk]
+    with progress_bar(f"explain ({method.name})", sum(map(len, chunks)), show_progress) as advance:
+        for part in chunks:
             records = explain(model, part, method, target=target, engine=engine)
             run.append(r.to_dict() for r in records)
             advance(len(part))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+from .text import Example
 
 
 class JsonlRun:
@@ -40,10 +42,24 @@ class JsonlRun:
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         """Write records now (flushed to disk), so an interruption keeps them."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        records = list(records)
         with self.path.open("a", encoding="utf-8") as fh:
-            for r in records:
-                fh.write(json.dumps(r) + "\n")
-                self.records.append(r)
-                self.done.add(r.get("uid"))
+            fh.write("".join(json.dumps(r) + "\n" for r in records))  # one write per chunk
             fh.flush()
             os.fsync(fh.fileno())
+        self.records += records
+        self.done.update(r.get("uid") for r in records)
+
+    def pending_chunks(self, examples: Sequence[Example], chunk: int) -> list[list[Example]]:
+        """The unfinished examples, grouped in chunks at fixed positions of ``examples``.
+
+        Finished examples are never recomputed. Because chunks sit at the same positions as in
+        an uninterrupted run (and each chunk's records are written together), a run stopped
+        between chunks resumes into exactly the records of an uninterrupted run.
+        """
+        todo = []
+        for start in range(0, len(examples), chunk):
+            part = [ex for ex in examples[start : start + chunk] if ex.uid not in self.done]
+            if part:
+                todo.append(part)
+        return todo

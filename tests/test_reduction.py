@@ -1,0 +1,137 @@
+"""Input reduction: the paper's algorithm, its invariants, beam schedule, pairs, resumable runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from pathologies import Example
+from pathologies.models import load_classifier
+from pathologies.reduction import InputReducer, Reduction, beam_size, reduce_inputs, reduce_to_file, summarize
+from tiny_models import bow_p, make_bert_dir, make_bow
+
+SENTENCES = [
+    "the movie was great fun",
+    "a man sleeps outside the movie",
+    "the film is not very good !",
+    "bad boring awful movie , not fun",
+    "the woman runs , the dog sleeps inside",
+    "great great bad",
+]
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return load_classifier(str(make_bert_dir(tmp_path_factory.mktemp("bert"))))
+
+
+@pytest.mark.parametrize("importance", ["gradient", "loo"])
+def test_reduction_ends_on_the_one_decisive_word(importance):
+    model = make_bow()
+    # p(positive) = sigmoid(0.05): "great" is what keeps the sentence positive.
+    words = "the movie was not boring great".split()
+    assert bow_p(words) > 0.5
+    r = reduce_inputs(model, Example(tuple(words)), importance=importance)[0]
+    assert r.final == ["great"]
+    assert [s.removed for s in r.path[:-1]][:2] == ["boring", "not"]  # most negative evidence first
+    assert r.final_confidence == pytest.approx(bow_p(["great"]), abs=1e-6)
+
+
+@pytest.mark.parametrize("beam", [1, 3, 5])
+def test_prediction_never_changes_along_the_path(bert, beam):
+    exs = [Example.from_text(s) for s in SENTENCES]
+    for r in reduce_inputs(bert, exs, beam=beam):
+        for step in r.path:
+            probs = bert.predict_proba([Example(tuple(step.words))])[0]
+            assert int(probs.argmax()) == r.predicted
+            assert float(probs[r.predicted]) == pytest.approx(step.confidence, abs=1e-5)
+        for words in r.all_minimal:
+            assert len(words) == len(r.final)
+            assert int(bert.predict_proba([Example(tuple(words))]).argmax()) == r.predicted
+        # Each step removes exactly the marked word.
+        for a, b in zip(r.path, r.path[1:]):
+            assert b.words == a.words[: a.removed_index] + a.words[a.removed_index + 1 :]
+
+
+@pytest.mark.parametrize("importance", ["gradient", "loo"])
+def test_beam_is_never_longer_than_greedy(bert, importance):
+    exs = [Example.from_text(s) for s in SENTENCES]
+    greedy = reduce_inputs(bert, exs, beam=1, importance=importance)
+    beam = reduce_inputs(bert, exs, beam=5, k=5, importance=importance)
+    for g, b in zip(greedy, beam):
+        assert len(b.final) <= len(g.final)
+
+
+def test_beam_schedule():
+    assert [beam_size(5, L) for L in (1, 3, 4, 5, 6, 7, 8, 9, 20)] == [1, 1, 1, 2, 3, 4, 5, 5, 5]
+
+
+def test_beam_width_follows_the_schedule_at_every_length(bert):
+    seen = []
+
+    class Watch(InputReducer):
+        def _step(self, searches):
+            for s in searches:
+                seen.append((len(s.beam[0].example.words), len(s.beam)))
+            super()._step(searches)
+
+    Watch(bert, beam=5, k=5).reduce([Example.from_text(s) for s in SENTENCES])
+    assert seen
+    for length, width in seen[len(SENTENCES):]:  # after the first step (one start state)
+        assert width <= beam_size(5, length + 1)
+
+
+def test_pairs_shrink_only_the_perturbable_segment(bert):
+    ex = Example.pair("a man sleeps outside the movie", "the man is not sleeping inside")
+    calls = []
+    reducer = InputReducer(bert, beam=3, k=3)
+    real = reducer.engine.probabilities
+
+    def spy(variants):
+        calls.extend(variants)
+        return real(variants)
+
+    reducer.engine.probabilities = spy
+    r = reducer.reduce([ex])[0]
+    assert r.fixed == "a man sleeps outside the movie".split()
+    assert all(v.fixed == ex.fixed for v in calls)
+    assert set(r.final) <= set(ex.words)
+
+
+def test_threshold_and_step_limit():
+    model = make_bow()
+    ex = Example(tuple("the movie was not boring great fun".split()))
+    assert len(reduce_inputs(model, ex, max_steps=2)[0].final) == 5
+    r = reduce_inputs(model, ex, threshold=0.9)[0]
+    assert all(s.confidence >= 0.9 for s in r.path[1:])
+
+
+def test_random_baseline_has_the_reduced_length_and_is_seeded(bert):
+    exs = [Example.from_text(s, uid=str(i)) for i, s in enumerate(SENTENCES)]
+    a = reduce_inputs(bert, exs, random_seed=1)
+    b = reduce_inputs(bert, exs, random_seed=1)
+    for r, r2 in zip(a, b):
+        assert len(r.random_baseline["words"]) == len(r.final)
+        assert r.random_baseline == r2.random_baseline
+
+
+def test_summary_and_resumed_run(bert, tmp_path):
+    exs = [Example.from_text(s, uid=f"s{i}", label=i % 2) for i, s in enumerate(SENTENCES)]
+    whole = reduce_to_file(bert, exs, str(tmp_path / "a.jsonl"), chunk=2, show_progress=False)
+    lines = (tmp_path / "a.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "b.jsonl").write_text("".join(lines[:4]) + lines[4][:10])  # stopped in chunk 3
+    resumed = reduce_to_file(bert, exs, str(tmp_path / "b.jsonl"), chunk=2, show_progress=False)
+    assert resumed == whole
+    s = summarize(whole)
+    assert s["examples"] == 6
+    assert s["mean_reduced_length"] <= s["mean_original_length"]
+    assert 0 <= s["share_reduced_to_1"] <= s["share_reduced_to_2_or_less"] <= 1
+    assert Reduction.from_dict(whole[0]).path[0].words == SENTENCES[0].split()
+
+
+def test_all_examples_share_engine_batches(bert):
+    exs = [Example.from_text(s) for s in SENTENCES]
+    reducer = InputReducer(bert, beam=5, k=5)
+    reducer.reduce(exs)
+    longest = max(len(r.split()) for r in SENTENCES)
+    # One call for the originals, one per step (all examples together), one for the baseline.
+    assert reducer.engine.stats.batches <= 2 + longest

@@ -1,0 +1,52 @@
+"""Training: a real TextCNN on real SST-2 data, and the training errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pathologies import Example, InputError
+from pathologies.models import TextCNN, load_classifier
+from pathologies.training import TrainConfig, accuracy, fit, train_model
+from tiny_models import make_bow
+
+
+@pytest.mark.integration
+def test_textcnn_learns_sst2_well_above_chance(shared_data, tmp_path):
+    config = TrainConfig(epochs=3, batch_size=50, limit=2000, seed=13)
+    model, result = train_model(
+        "textcnn", "sst2", out_dir=tmp_path / "cnn", config=config, data_dir=shared_data, show_progress=False
+    )
+    assert result.n_train == 2000 and result.n_eval == 872
+    assert result.eval_accuracy > 0.68, result.history  # chance is about 0.51
+    saved = json.loads((tmp_path / "cnn" / "train_metrics.json").read_text())
+    assert saved["eval_accuracy"] == result.eval_accuracy
+    again = load_classifier(tmp_path / "cnn")
+    assert isinstance(again, TextCNN)
+    from pathologies.data import load_dataset
+
+    dev = load_dataset("sst2", "dev", data_dir=shared_data).examples
+    assert accuracy(again, dev) == pytest.approx(result.eval_accuracy)
+
+
+def test_training_rejects_a_label_the_model_does_not_have():
+    model = make_bow()
+    bad = [Example(("great",), label=1), Example(("bad",), label=4)]
+    with pytest.raises(InputError, match="label 4, which the model does not have"):
+        fit(model, bad, bad[:1], TrainConfig(epochs=1))
+
+
+def test_training_an_unknown_data_set_is_a_clear_error():
+    with pytest.raises(InputError, match="unknown data set"):
+        train_model("textcnn", "sst9")
+
+
+def test_same_seed_same_weights():
+    data = [Example(("great", "fun"), label=1), Example(("bad", "boring"), label=0)] * 4
+    runs = []
+    for _ in range(2):
+        model = make_bow()
+        fit(model, data, data, TrainConfig(epochs=2, batch_size=2, seed=3), log=lambda s: None, show_progress=False)
+        runs.append([p.detach().clone() for p in model.module.parameters()])
+    assert all((a == b).all() for a, b in zip(*runs))
