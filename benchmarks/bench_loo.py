@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--limit", type=int, default=872)
     parser.add_argument("--skip-captum-default", action="store_true")
+    parser.add_argument("--gradient-only", action="store_true", help="Measure the gradient pair only.")
     parser.add_argument("--out", default="benchmarks/results/loo.json")
     args = parser.parse_args()
 
@@ -133,6 +134,10 @@ def main() -> None:
     results["gradient"] = {"toolkit_s": round(t_grad, 2), "forward_backward_s": round(t_fb, 2),
                            "ratio": round(t_grad / t_fb, 3), "peak_rss_mib": round(peak_mib(), 0)}
     print(json.dumps(results["gradient"]))
+    if args.gradient_only:
+        with open(args.out, "w") as fh:
+            json.dump(results, fh, indent=2)
+        return
 
     engine = ScoringEngine(model)
     _, t_loo = timed(lambda: explain(model, dev, "loo", engine=engine))

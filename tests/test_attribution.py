@@ -149,3 +149,14 @@ def test_interrupted_run_resumes_to_the_same_records(bow, tmp_path):
     # Only the two unfinished examples (and their variants) were scored again.
     assert engine.stats.computed == 2 + sum(len(e.words) for e in exs[4:])
     assert [json.loads(l)["uid"] for l in lines] == [f"ex{i}" for i in range(6)]
+
+
+def test_gradient_takes_prediction_and_probabilities_from_its_own_pass(bow):
+    exs = [Example.from_text(s) for s in ["bad boring", "great fun", "the movie"]]
+    atts = explain(bow, exs, "gradient")
+    for ex, att in zip(exs, atts):
+        p = bow_p(ex.words)
+        assert att.target == int(p > 0.5)
+        assert att.probs[1] == pytest.approx(p, abs=1e-6)
+        expected = [BOW_WEIGHTS.get(w, UNK_WEIGHT) / 2 * (1 if att.target else -1) for w in ex.words]
+        assert att.scores == pytest.approx(expected, abs=1e-6)

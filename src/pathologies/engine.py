@@ -126,27 +126,10 @@ class ScoringEngine:
             return torch.empty(0, self.model.n_labels)
         return torch.stack([rows[k] for k in keys])
 
-    def _batches(self, lengths: list[int], order: list[int]) -> list[list[int]]:
-        """Consecutive runs of the length-sorted order under the token and size budgets."""
-        batches, current, longest = [], [], 0
-        for i in order:
-            longest_if = max(longest, lengths[i])
-            if current and (
-                longest_if * (len(current) + 1) > self.batch_tokens or len(current) >= self.max_batch
-            ):
-                batches.append(current)
-                current, longest_if = [], lengths[i]
-            current.append(i)
-            longest = longest_if
-        if current:
-            batches.append(current)
-        return batches
-
     def _compute(self, variants: list[Example]) -> list[Tensor]:
         lengths = [self.model.n_tokens(v) for v in variants]
-        order = sorted(range(len(variants)), key=lengths.__getitem__)
         out: list[Tensor | None] = [None] * len(variants)
-        pending = self._batches(lengths, order)
+        pending = token_batches(lengths, self.batch_tokens, self.max_batch)
         with progress_bar("scoring", len(variants), self.show_progress) as advance:
             while pending:
                 batch = pending.pop(0)
@@ -170,6 +153,24 @@ class ScoringEngine:
                     out[i] = row
                 advance(len(batch))
         return out  # type: ignore[return-value]
+
+
+def token_batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
+    """Indices sorted by length, cut into batches whose padded size stays under the budgets."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        longest_if = max(longest, lengths[i])
+        if current and (longest_if * (len(current) + 1) > batch_tokens or len(current) >= max_batch):
+            batches.append(current)
+            current, longest_if = [], lengths[i]
+        current.append(i)
+        longest = longest_if
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _is_oom(err: BaseException) -> bool:

@@ -47,12 +47,8 @@ def explain(
     if isinstance(method, str):
         method = get_method(method, **settings)
     engine = engine or ScoringEngine(model)
-    probs = engine.probabilities(examples)
-    if target is None:
-        targets = probs.argmax(1).tolist()
-    else:
-        targets = [model.label_index(target)] * len(examples)
-    scores = method.scores(model, examples, targets, engine=engine)
+    targets = None if target is None else [model.label_index(target)] * len(examples)
+    scores, probs, targets = method.attribute(model, examples, targets, engine)
     return [
         Attribution(
             words=list(ex.words),

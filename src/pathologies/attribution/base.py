@@ -67,6 +67,20 @@ class AttributionMethod(ABC):
         """One list of word scores per example; perturbation methods score through ``engine``."""
 
 
+    def attribute(
+        self,
+        model: TorchClassifier,
+        examples: Sequence[Example],
+        targets: Sequence[int] | None,
+        engine: "ScoringEngine",
+    ) -> tuple[list[list[float]], Tensor, list[int]]:
+        """Scores, class probabilities and targets (None: the predicted classes)."""
+        probs = engine.probabilities(examples)
+        if targets is None:
+            targets = probs.argmax(1).tolist()
+        return self.scores(model, examples, targets, engine=engine), probs, list(targets)
+
+
 class PerturbationMethod(AttributionMethod):
     """Scores words by how the target probability changes on perturbed copies of the input.
 

@@ -36,11 +36,12 @@ def word_scores(tg: TokenGradients, variant: str) -> list[float]:
 class InputGradient(AttributionMethod):
     """Gradient of the target logit with respect to the input embeddings."""
 
-    def __init__(self, variant: str = "signed", batch_size: int = 64):
+    def __init__(self, variant: str = "signed", batch_tokens: int = 4096, max_batch: int = 64):
         if variant not in VARIANTS:
             raise InputError(f"gradient variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
         self.variant = variant
-        self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
+        self.max_batch = max_batch
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -49,9 +50,23 @@ class InputGradient(AttributionMethod):
     def scores(
         self, model: TorchClassifier, examples: Sequence[Example], targets: Sequence[int], engine=None
     ) -> list[list[float]]:
-        out: list[list[float]] = []
-        for start in range(0, len(examples), self.batch_size):
-            batch = examples[start : start + self.batch_size]
-            grads = model.embedding_gradients(batch, targets[start : start + self.batch_size])
-            out += [word_scores(g, self.variant) for g in grads]
+        model.check_targets(targets)
+        return [word_scores(g, self.variant) for g in self._gradients(model, examples, targets)]
+
+    def attribute(self, model, examples, targets, engine):
+        """One forward+backward pass gives the prediction, the probabilities and the scores."""
+        grads = self._gradients(model, examples, targets)
+        probs = torch.stack([g.probs for g in grads]) if grads else torch.empty(0, model.n_labels)
+        return [word_scores(g, self.variant) for g in grads], probs, [g.target for g in grads]
+
+    def _gradients(self, model, examples, targets) -> list[TokenGradients]:
+        """Token gradients in length-sorted batches (little padding), in the input order."""
+        from ..engine import token_batches
+
+        out: list = [None] * len(examples)
+        lengths = [model.n_tokens(ex) for ex in examples]
+        for batch in token_batches(lengths, self.batch_tokens, self.max_batch):
+            sub = None if targets is None else [targets[i] for i in batch]
+            for i, g in zip(batch, model.embedding_gradients([examples[i] for i in batch], sub)):
+                out[i] = g
         return out

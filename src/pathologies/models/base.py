@@ -55,6 +55,8 @@ class TokenGradients:
     gradients: Tensor  # [T, D]
     word_index: Tensor  # [T]
     n_words: int
+    probs: Tensor | None = None  # class probabilities from the same forward pass
+    target: int | None = None
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Classifier(Protocol):
     def predict_proba(self, examples: Sequence[Example]) -> Tensor: ...
 
     def embedding_gradients(
-        self, examples: Sequence[Example], targets: Sequence[int]
+        self, examples: Sequence[Example], targets: Sequence[int] | None = None
     ) -> list[TokenGradients]: ...
 
     def representations(self, examples: Sequence[Example]) -> Representations: ...
@@ -155,16 +157,24 @@ class TorchClassifier(ABC):
             return torch.softmax(self.logits(examples).float(), dim=-1).cpu()
 
     def embedding_gradients(
-        self, examples: Sequence[Example], targets: Sequence[int]
+        self, examples: Sequence[Example], targets: Sequence[int] | None = None
     ) -> list[TokenGradients]:
-        """Gradient of each example's target-class logit w.r.t. its input embeddings."""
-        self.check_targets(targets)
+        """Gradient of each example's target-class logit w.r.t. its input embeddings.
+
+        ``targets`` None: the predicted class, taken from the same forward pass.
+        """
+        if targets is not None:
+            self.check_targets(targets)
         enc = self.encode(examples)
         with torch.enable_grad():
             embeds = self.embed_with_zeros(enc).detach().requires_grad_(True)
             logits = self.forward_embeddings(embeds, enc)
-            idx = torch.as_tensor(list(targets), device=logits.device)
+            if targets is None:
+                idx = logits.detach().argmax(1)
+            else:
+                idx = torch.as_tensor(list(targets), device=logits.device)
             logits.gather(1, idx[:, None]).sum().backward()
+        probs = torch.softmax(logits.detach().float(), dim=-1).cpu()
         out = []
         for b in range(len(examples)):
             keep = enc.attention_mask[b].bool()
@@ -174,6 +184,8 @@ class TorchClassifier(ABC):
                     gradients=embeds.grad[b][keep].detach().cpu(),
                     word_index=enc.word_index[b][keep].cpu(),
                     n_words=enc.n_words[b],
+                    probs=probs[b],
+                    target=int(idx[b]),
                 )
             )
         return out
