@@ -1,0 +1,42 @@
+"""What every metric declares: its name, its range and whether lower is better."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    description: str
+    low: float
+    high: float
+    lower_is_better: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "range": [self.low, self.high],
+            "lower_is_better": self.lower_is_better,
+        }
+
+
+INF = float("inf")
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: m
+    for m in [
+        MetricInfo("accuracy", "share of predictions equal to the gold label", 0, 1, False),
+        MetricInfo("fx", "F(X): mean confidence of the predicted class on the original inputs", 0, 1, False),
+        MetricInfo("comprehensiveness", "confidence drop after removing the most important words", -1, 1, False),
+        MetricInfo("sufficiency", "confidence drop after removing the least important words", -1, 1, True),
+        MetricInfo("aopc_comprehensiveness", "comprehensiveness averaged over the ERASER bins 1/5/10/20/50%", -1, 1, False),
+        MetricInfo("aopc_sufficiency", "sufficiency (keep only the top words) averaged over the ERASER bins", -1, 1, True),
+        MetricInfo("ir", "IR#: words removed, most important first (re-ranked), until the label flips", 0, INF, True),
+        MetricInfo("ur", "UR#: words removed, least important first (re-ranked), until the label flips", 0, INF, False),
+        MetricInfo("i_var", "I-Var: variance of the other words' saliency rank shifts after removing the most important word", 0, INF, True),
+        MetricInfo("u_var", "U-Var: the same after removing the least important word", 0, INF, True),
+        MetricInfo("ece", "expected calibration error (15 equal-width confidence bins)", 0, 1, True),
+    ]
+}

@@ -1,0 +1,82 @@
+"""Per-example metric records for an attribution method, and their data-set aggregate.
+
+``evaluate_examples`` needs the model; ``aggregate`` needs only the records, so saved JSON
+lines can be summarized offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..attribution import AttributionMethod, get_method
+from ..engine import ScoringEngine
+from ..models import TorchClassifier
+from ..text import Example, InputError
+from .base import METRICS
+from .calibration import expected_calibration_error
+from .removal import ERASER_BINS, erasure_metrics, rank_variances, removals_until_flip
+
+PER_EXAMPLE = ("comprehensiveness", "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "ir", "ur", "i_var", "u_var")
+
+
+def evaluate_examples(
+    model: TorchClassifier,
+    examples: Sequence[Example],
+    method: str | AttributionMethod = "gradient",
+    *,
+    metrics: Sequence[str] = PER_EXAMPLE,
+    share: float = 0.10,
+    bins: Sequence[float] = ERASER_BINS,
+    engine: ScoringEngine | None = None,
+) -> list[dict[str, Any]]:
+    """One record per example: prediction, confidence, gold label and each requested metric."""
+    unknown = [m for m in metrics if m not in PER_EXAMPLE]
+    if unknown:
+        raise InputError(f"unknown metric(s) {', '.join(unknown)}; per-example metrics: {', '.join(PER_EXAMPLE)}")
+    if isinstance(method, str):
+        method = get_method(method)
+    engine = engine or ScoringEngine(model)
+    examples = [model.fit_to_limit(ex) for ex in examples]
+    scores, probs, targets = method.attribute(model, examples, None, engine)
+    records = [
+        {
+            "uid": ex.uid,
+            "method": method.name,
+            "predicted": t,
+            "confidence": float(p[t]),
+            "label": ex.label,
+            "words": len(ex.words),
+        }
+        for ex, t, p in zip(examples, targets, probs)
+    ]
+    if any(m in metrics for m in PER_EXAMPLE[:4]):
+        for r, m in zip(records, erasure_metrics(examples, scores, targets, engine, share=share, bins=bins)):
+            r.update({k: v for k, v in m.items() if k in metrics})
+    for name, most in (("ir", True), ("ur", False)):
+        if name in metrics:
+            counts = removals_until_flip(model, examples, targets, method, engine, most_important=most)
+            for r, c in zip(records, counts):
+                r[name] = c
+    if "i_var" in metrics or "u_var" in metrics:
+        for r, m in zip(records, rank_variances(model, examples, scores, targets, method, engine)):
+            r.update({k: v for k, v in m.items() if k in metrics})
+    return records
+
+
+def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Data-set figures from per-example records: means, accuracy, F(X) and ECE."""
+    if not records:
+        raise InputError("no records to aggregate")
+    out: dict[str, float] = {}
+    gold = [r for r in records if r.get("label") is not None]
+    if gold:
+        out["accuracy"] = sum(r["predicted"] == r["label"] for r in gold) / len(gold)
+        out["ece"] = expected_calibration_error(
+            [r["confidence"] for r in gold], [r["predicted"] == r["label"] for r in gold]
+        )
+    out["fx"] = sum(r["confidence"] for r in records) / len(records)
+    for name in PER_EXAMPLE:
+        vals = [r[name] for r in records if name in r]
+        if vals:
+            out[name] = sum(vals) / len(vals)
+    return {k: out[k] for k in METRICS if k in out}

@@ -1,0 +1,91 @@
+"""Metrics on a model whose output is a known function of its words, checked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pathologies import Example, InputError
+from pathologies.metrics import (
+    METRICS,
+    aggregate,
+    evaluate_examples,
+    expected_calibration_error,
+    n_for_share,
+    rank_shift_variance,
+)
+from tiny_models import bow_p, make_bow
+
+WORDS = "the movie was not boring great".split()  # p(positive) = sigmoid(0.05)
+
+
+def test_every_metric_declares_range_and_direction():
+    for m in METRICS.values():
+        assert m.low < m.high and isinstance(m.lower_is_better, bool)
+    assert METRICS["sufficiency"].lower_is_better and not METRICS["comprehensiveness"].lower_is_better
+
+
+def test_comprehensiveness_and_sufficiency_by_hand():
+    model = make_bow()
+    r = evaluate_examples(model, [Example(tuple(WORDS), label=1)], "loo", metrics=["comprehensiveness", "sufficiency"])[0]
+    p = bow_p(WORDS)
+    # 10% of 6 words -> 1 word. Most important by LOO: "great"; least: "boring".
+    assert r["comprehensiveness"] == pytest.approx(p - bow_p([w for w in WORDS if w != "great"]), abs=1e-6)
+    assert r["sufficiency"] == pytest.approx(p - bow_p([w for w in WORDS if w != "boring"]), abs=1e-6)
+    assert r["sufficiency"] < 0 < r["comprehensiveness"]
+
+
+def test_aopc_by_hand():
+    model = make_bow()
+    r = evaluate_examples(model, [Example(tuple(WORDS))], "loo", metrics=["aopc_comprehensiveness", "aopc_sufficiency"])[0]
+    p = bow_p(WORDS)
+    order = ["great", "the", "movie", "was", "not", "boring"]  # LOO ranking, most important first
+    comp = sufficiency = 0.0
+    for b in (0.01, 0.05, 0.10, 0.20, 0.50):
+        n = n_for_share(b, 6)
+        comp += p - bow_p([w for w in WORDS if w not in order[:n]])
+        sufficiency += p - bow_p([w for w in WORDS if w in order[:n]])
+    assert r["aopc_comprehensiveness"] == pytest.approx(comp / 5, abs=1e-6)
+    assert r["aopc_sufficiency"] == pytest.approx(sufficiency / 5, abs=1e-6)
+
+
+def test_ir_and_ur_by_hand():
+    model = make_bow()
+    r = evaluate_examples(model, [Example(tuple(WORDS))], "loo", metrics=["ir", "ur"])[0]
+    assert r["ir"] == 1  # removing "great" flips the label at once
+    # Least important first: boring, not, was, ... "great" alone stays positive, and the
+    # empty input is positive too (bias 0.25): the label never flips.
+    assert r["ur"] == 6
+
+
+def test_rank_shift_variance_by_hand():
+    # Ranks before: a(0) b(1) c(2) d(3); remove a -> old ranks among the rest b0 c1 d2.
+    assert rank_shift_variance([4, 3, 2, 1], [3, 2, 1], removed=0) == 0.0
+    # After: d first, then c, then b -> shifts b +2, c 0, d -2 -> variance 8/3.
+    assert rank_shift_variance([4, 3, 2, 1], [1, 2, 3], removed=0) == pytest.approx(8 / 3)
+    model = make_bow()
+    r = evaluate_examples(model, [Example(tuple(WORDS))], "gradient", metrics=["i_var", "u_var"])[0]
+    # A linear model's word scores do not depend on the other words: nothing shifts.
+    assert r["i_var"] == 0.0 and r["u_var"] == 0.0
+
+
+def test_ece_by_hand():
+    assert expected_calibration_error([0.9, 0.9, 0.6, 0.6], [True, False, True, True]) == pytest.approx(0.4)
+    assert expected_calibration_error([1.0, 1.0], [True, True]) == 0.0
+
+
+def test_aggregate_from_records_alone():
+    model = make_bow()
+    exs = [Example(tuple(WORDS), label=1, uid="a"), Example(("bad", "boring"), label=1, uid="b")]
+    records = evaluate_examples(model, exs, "loo")
+    agg = aggregate(records)
+    assert agg["accuracy"] == 0.5
+    assert agg["fx"] == pytest.approx((bow_p(WORDS) + 1 - bow_p(["bad", "boring"])) / 2, abs=1e-6)
+    assert agg["ir"] == pytest.approx((records[0]["ir"] + records[1]["ir"]) / 2)
+    assert list(agg)[:3] == ["accuracy", "fx", "comprehensiveness"]
+
+
+def test_unknown_metric_is_a_clear_error():
+    with pytest.raises(InputError, match="unknown metric"):
+        evaluate_examples(make_bow(), [Example(("great",))], "loo", metrics=["magic"])
