@@ -200,6 +200,54 @@ def reduce(
 
 
 @app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
+    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
+    methods: str = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods."),
+    metrics: str = typer.Option(
+        "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var",
+        "--metrics",
+        help="Comma-separated per-example metrics (accuracy, F(X) and ECE are always reported).",
+    ),
+    limit: Optional[int] = typer.Option(None, help="The first N examples."),
+    share: float = typer.Option(0.10, help="Share of words removed for comprehensiveness / sufficiency."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for per-example JSON lines and summary.json; a rerun resumes."),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Metrics of attribution methods on a data set: one table, methods × metrics."""
+    from rich.table import Table
+
+    from .metrics import METRICS, evaluate_methods
+    from .models import load_classifier
+
+    _offline_defaults()
+    _show_warnings()
+    try:
+        examples = _examples(None, None, data, limit, data_dir)
+        clf = load_classifier(model, device=_device(device))
+        table = evaluate_methods(
+            clf,
+            examples,
+            [m.strip() for m in methods.split(",") if m.strip()],
+            out_dir=str(out) if out else None,
+            metrics=[m.strip() for m in metrics.split(",") if m.strip()],
+            share=share,
+        )
+    except InputError as err:
+        _fail(str(err))
+    names = [k for k in METRICS if any(k in row for row in table.values())]
+    # Metrics as rows, methods as columns: fits a terminal however many metrics there are.
+    view = Table("metric", *table)
+    for k in names:
+        arrow = "↓" if METRICS[k].lower_is_better else "↑"
+        view.add_row(f"{k} {arrow}", *[f"{row[k]:.4f}" if k in row else "" for row in table.values()])
+    console.print(view)
+    if out:
+        console.print(f"records and summary.json in {out}")
+
+
+@app.command()
 def datasets(data_dir: Optional[Path] = DataDir) -> None:
     """List the data sets and the size of every split."""
     from rich.table import Table

@@ -2,7 +2,7 @@
 
 from .base import METRICS, MetricInfo
 from .calibration import expected_calibration_error
-from .evaluate import PER_EXAMPLE, aggregate, evaluate_examples
+from .evaluate import PER_EXAMPLE, aggregate, evaluate_examples, evaluate_methods
 from .removal import ERASER_BINS, n_for_share, rank_shift_variance, ranking
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "PER_EXAMPLE",
     "aggregate",
     "evaluate_examples",
+    "evaluate_methods",
     "expected_calibration_error",
     "n_for_share",
     "rank_shift_variance",

@@ -80,3 +80,49 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
         if vals:
             out[name] = sum(vals) / len(vals)
     return {k: out[k] for k in METRICS if k in out}
+
+
+def evaluate_methods(
+    model: TorchClassifier,
+    examples: Sequence[Example],
+    methods: Sequence[str],
+    *,
+    out_dir: str | None = None,
+    metrics: Sequence[str] = PER_EXAMPLE,
+    chunk: int = 32,
+    show_progress: bool = True,
+    **settings: Any,
+) -> dict[str, dict[str, float]]:
+    """Aggregate metrics for each method (methods × metrics).
+
+    With ``out_dir``, per-example records go to ``<out_dir>/<method>.jsonl`` as they are
+    computed and a rerun resumes; the table is written to ``<out_dir>/summary.json``.
+    """
+    import json
+    from pathlib import Path
+
+    from ..explain import as_examples
+    from ..progress import progress_bar
+    from ..runs import JsonlRun
+
+    examples = as_examples(examples)
+    engine = ScoringEngine(model)
+    table: dict[str, dict[str, float]] = {}
+    for name in methods:
+        method = get_method(name)
+        run = JsonlRun(Path(out_dir) / f"{name}.jsonl") if out_dir else None
+        records: list[dict[str, Any]] = list(run.records) if run else []
+        chunks = run.pending_chunks(examples, chunk) if run else [examples[i : i + chunk] for i in range(0, len(examples), chunk)]
+        with progress_bar(f"evaluate ({name})", sum(map(len, chunks)), show_progress) as advance:
+            for part in chunks:
+                new = evaluate_examples(model, part, method, metrics=metrics, engine=engine, **settings)
+                if run:
+                    run.append(new)
+                records += new
+                advance(len(part))
+        table[name] = aggregate(records)
+    if out_dir:
+        (Path(out_dir) / "summary.json").write_text(
+            json.dumps({"methods": table, "metrics": {k: METRICS[k].to_dict() for k in METRICS}}, indent=2)
+        )
+    return table
