@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test test-all clean
+.PHONY: install browser demo test test-all clean
 
 install: $(VENV)/.installed
 
@@ -23,14 +23,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# Debian's Chromium, for the test that opens the HTML report in a real browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null \
+	  && apt-get install -y -q chromium >/dev/null; } \
+	  || echo "note: chromium could not be installed; the browser test will be skipped"
+
 demo: install
 	$(VENV)/bin/pathologies demo
 
-test: install
+test: install browser
 	$(PY) -m pytest
 
 # Everything, the slow integration tests included.
-test-all: install
+test-all: install browser
 	$(PY) -m pytest -m ''
 
 clean:

@@ -6,7 +6,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 from rich.console import Console
@@ -245,6 +245,44 @@ def evaluate(
     console.print(view)
     if out:
         console.print(f"records and summary.json in {out}")
+
+
+@app.command()
+def report(
+    model: Optional[str] = typer.Argument(None, help="Model directory (omit with --compare)."),
+    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
+    out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
+    compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help="Two models side by side: --compare BEFORE AFTER."),
+    methods: str = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods."),
+    limit: int = typer.Option(200, help="Examples for the metrics and figures."),
+    show: int = typer.Option(5, help="Example sentences shown as heatmaps and reduction paths."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """A self-contained HTML report: metrics, heatmaps, reduction paths and figures."""
+    from .models import load_classifier
+    from .report.html import write_report
+
+    _offline_defaults()
+    _show_warnings()
+    try:
+        paths = list(compare) if compare else ([model] if model else [])
+        if not paths:
+            raise InputError("name a MODEL, or two with --compare BEFORE AFTER")
+        examples = _examples(None, None, data, limit, data_dir)
+        models = [(p, load_classifier(p)) for p in paths]
+        written = write_report(
+            models,
+            examples,
+            out,
+            methods=[m.strip() for m in methods.split(",") if m.strip()],
+            n_show=show,
+            title="pathologies report" + (" (comparison)" if compare else ""),
+            subtitle=f"data {data}, {len(examples)} examples; models: {', '.join(paths)}",
+            show_progress=True,
+        )
+    except InputError as err:
+        _fail(str(err))
+    console.print(f"report written to {written}")
 
 
 @app.command()
