@@ -59,10 +59,21 @@ def train(
     max_words: int = typer.Option(256, help="Clip training inputs to this many words."),
     train_split: Optional[str] = typer.Option(None, help="Split to train on (default: the data set's train split)."),
     eval_split: Optional[str] = typer.Option(None, help="Split to evaluate on (default: the data set's dev split)."),
+    objective: str = typer.Option(
+        "ce", "--objective", help="ce, entropy (Feng et al.), random-entropy (baseline), or pct."
+    ),
+    lam: float = typer.Option(1e-3, "--lam", help="entropy: weight λ of the entropy on reduced examples."),
+    reduce_beam: int = typer.Option(5, "--reduce-beam", help="entropy: beam size of the input reduction."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="pct: weight α (default 0.1 TextCNN/BiLSTM, 0.15 HF)."),
+    tau: Optional[float] = typer.Option(None, "--tau", help="pct: temperature τ (default 0.7 TextCNN/BiLSTM, 0.15 HF)."),
+    share: float = typer.Option(0.10, "--share", help="pct: share p of important / unimportant words."),
     device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Train or fine-tune a classifier; prints and saves the evaluation accuracy."""
+    """Train or fine-tune a classifier; prints and saves the evaluation accuracy.
+
+    BASE may also be a model trained here, to fine-tune it with another objective.
+    """
     from .training import TrainConfig, train_model
 
     _offline_defaults()
@@ -79,6 +90,8 @@ def train(
             train_split=train_split,
             eval_split=eval_split,
             device=_device(device),
+            objective=objective,
+            **_objective_settings(objective, lam, reduce_beam, alpha, tau, share),
         )
     except InputError as err:
         _fail(str(err))
@@ -86,6 +99,14 @@ def train(
         f"[bold]{result.eval_split} accuracy {result.eval_accuracy:.4f}[/] "
         f"({result.n_eval} examples, {result.seconds:.0f} s); model saved to {out}"
     )
+
+
+def _objective_settings(objective, lam, beam, alpha, tau, share) -> dict:
+    if objective in ("entropy", "random-entropy"):
+        return {"lam": lam, "beam": beam}
+    if objective == "pct":
+        return {"alpha": alpha, "tau": tau, "share": share}
+    return {}
 
 
 @app.command()
@@ -283,6 +304,51 @@ def report(
     except InputError as err:
         _fail(str(err))
     console.print(f"report written to {written}")
+
+
+@app.command()
+def compare(
+    before: str = typer.Argument(..., help="The model before mitigation."),
+    after: str = typer.Argument(..., help="The model after."),
+    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
+    method: str = typer.Option("gradient", "--method", help="Attribution method behind the metrics."),
+    limit: Optional[int] = typer.Option(None, help="The first N examples."),
+    report_out: Optional[Path] = typer.Option(None, "--report", help="Also write the HTML report in comparison form."),
+    data_dir: Optional[Path] = DataDir,
+) -> None:
+    """Two models side by side: accuracy, F(X), Comp, Suff, IR#, UR#, I-Var, U-Var, reduced length."""
+    from rich.table import Table
+
+    from .metrics import METRICS, evaluate_methods
+    from .models import load_classifier
+    from .reduction import reduce_inputs, summarize
+
+    _offline_defaults()
+    _show_warnings()
+    try:
+        examples = _examples(None, None, data, limit, data_dir)
+        rows: dict[str, dict[str, float]] = {}
+        for path in (before, after):
+            clf = load_classifier(path)
+            row = evaluate_methods(clf, examples, [method])[method]
+            red = summarize(reduce_inputs(clf, examples))
+            row["reduced_length"] = red["mean_reduced_length"]
+            row["reduced_confidence"] = red["mean_confidence_reduced"]
+            rows[path] = row
+        if report_out is not None:
+            from .report.html import write_report
+
+            write_report([(p, load_classifier(p)) for p in (before, after)], examples, report_out,
+                         methods=[method], title="pathologies report (comparison)", subtitle=f"data {data}")
+    except InputError as err:
+        _fail(str(err))
+    view = Table("metric", "before", "after", title=f"{data}, {len(examples)} examples, method {method}")
+    keys = [k for k in METRICS if k in rows[before]] + ["reduced_length", "reduced_confidence"]
+    for k in keys:
+        view.add_row(k, *[f"{rows[p][k]:.4f}" for p in (before, after)])
+    console.print(view)
+    if report_out is not None:
+        console.print(f"report written to {report_out}")
 
 
 @app.command()

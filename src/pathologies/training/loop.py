@@ -12,13 +12,13 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from ..models import NATIVE, HFClassifier, TorchClassifier
-from ..models.native import build_vocab
+from ..models.native import CONFIG_FILE, build_vocab
 from ..text import Example, InputError
 from ..progress import progress_bar
 
@@ -80,6 +80,13 @@ def create_model(
             [ex.words for ex in train] + [ex.fixed for ex in train if ex.fixed is not None]
         )
         return NATIVE[base].create(labels, vocab, seed=seed, device=device)
+    if (Path(base) / CONFIG_FILE).is_file():  # a model trained here: fine-tune it further
+        from ..models import load_classifier
+
+        model = load_classifier(base, device=device)
+        if model.labels != list(labels):
+            raise InputError(f"{base} has labels {model.labels}, the data set {list(labels)}")
+        return model
     torch.manual_seed(seed)
     path = minilm_path() if base.lower() in ENCODER_ALIASES else base
     return HFClassifier.load(path, labels=labels, device=device)
@@ -123,8 +130,8 @@ def check_labels(model: TorchClassifier, data: Sequence[Example], what: str) -> 
             )
 
 
-#: An extra loss term: (model, batch, logits) -> scalar added to the cross-entropy.
-ExtraLoss = Callable[[TorchClassifier, list[Example], Tensor], Tensor]
+#: An extra loss term: (model, batch, logits) -> scalar added to the cross-entropy, or None.
+ExtraLoss = Callable[[TorchClassifier, list[Example], Tensor], "Tensor | None"]
 
 
 def fit(
@@ -165,8 +172,9 @@ def fit(
                 logits = model.forward_embeddings(model.embed_with_zeros(enc), enc)
                 gold = torch.tensor([ex.label for ex in batch], device=logits.device)
                 loss = torch.nn.functional.cross_entropy(logits, gold)
-                if extra_loss is not None:
-                    loss = loss + extra_loss(model, batch, logits)
+                extra = extra_loss(model, batch, logits) if extra_loss is not None else None
+                if extra is not None:
+                    loss = loss + extra
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.module.parameters(), 1.0)
@@ -202,12 +210,15 @@ def train_model(
     train_split: str | None = None,
     eval_split: str | None = None,
     device: str = "cpu",
+    objective: str = "ce",
     log: Callable[[str], None] = print,
     show_progress: bool = True,
+    **objective_settings: Any,
 ) -> tuple[TorchClassifier, TrainResult]:
-    """Train ``base`` (textcnn, bilstm, minilm, or an HF encoder / classifier) on a data set.
-
-    Saves the model and ``train_metrics.json`` to ``out_dir`` when given.
+    """Train ``base`` (textcnn, bilstm, minilm, an HF encoder / classifier, or a model trained
+    here) on a data set with an objective: ``ce``, ``entropy`` / ``random-entropy`` (λ:
+    ``lam``, reduced examples by beam search ``beam``), or ``pct`` (``alpha``, ``tau``,
+    ``share``). Saves the model and ``train_metrics.json`` to ``out_dir`` when given.
     """
     from ..data import DATASETS, load_dataset
 
@@ -223,7 +234,10 @@ def train_model(
     model = create_model(base, train.labels, train.examples, seed=config.seed, device=device)
     log(f"training {base} ({model.family}) on {dataset}:{train_split} ({len(train)} examples), "
         f"evaluating on {dataset}:{eval_split} ({len(dev)})")
-    history = fit(model, train.examples, dev.examples, config, log=log, show_progress=show_progress)
+    extra = objective_loss(
+        objective, model, train.examples, config, out_dir=out_dir, show_progress=show_progress, **objective_settings
+    )
+    history = fit(model, train.examples, dev.examples, config, extra_loss=extra, log=log, show_progress=show_progress)
     result = TrainResult(
         dataset=dataset,
         train_split=train_split,
@@ -235,10 +249,48 @@ def train_model(
         eval_accuracy=history[-1]["eval_accuracy"],
         history=history,
         seconds=round(time.perf_counter() - start, 1),
-        config=asdict(config),
+        config={**asdict(config), "objective": objective, **objective_settings},
         out_dir=str(out_dir) if out_dir else None,
     )
     if out_dir is not None:
         model.save(str(out_dir))
         (Path(out_dir) / "train_metrics.json").write_text(result.to_json())
     return model, result
+
+
+OBJECTIVES = ("ce", "entropy", "random-entropy", "pct")
+
+
+def objective_loss(
+    objective: str,
+    model: TorchClassifier,
+    train: Sequence[Example],
+    config: TrainConfig,
+    *,
+    out_dir: str | Path | None = None,
+    lam: float = 1e-3,
+    beam: int = 5,
+    alpha: float | None = None,
+    tau: float | None = None,
+    share: float = 0.10,
+    show_progress: bool = True,
+) -> ExtraLoss | None:
+    """The extra loss of an objective (None for plain cross-entropy)."""
+    from .objectives import PCT_DEFAULTS, EntropyRegularizer, PCTLoss, reduced_training_examples
+
+    if objective not in OBJECTIVES:
+        raise InputError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")
+    if objective == "ce":
+        return None
+    if objective == "pct":
+        a, t = PCT_DEFAULTS.get(model.family, PCT_DEFAULTS["hf"])
+        return PCTLoss(alpha if alpha is not None else a, tau if tau is not None else t, share)
+    cache = None
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        cache = str(Path(out_dir) / "reduced_train.jsonl")
+    reduced = reduced_training_examples(
+        model, train, cache=cache, beam=beam, random_removal=objective == "random-entropy",
+        seed=config.seed, show_progress=show_progress,
+    )
+    return EntropyRegularizer(reduced, lam=lam, batch_size=config.batch_size, seed=config.seed)
