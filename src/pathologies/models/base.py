@@ -173,7 +173,8 @@ class TorchClassifier(ABC):
                 idx = logits.detach().argmax(1)
             else:
                 idx = torch.as_tensor(list(targets), device=logits.device)
-            logits.gather(1, idx[:, None]).sum().backward()
+            # Only the input gradient: no parameter gradients are computed (or disturbed).
+            (grad,) = torch.autograd.grad(logits.gather(1, idx[:, None]).sum(), embeds)
         probs = torch.softmax(logits.detach().float(), dim=-1).cpu()
         out = []
         for b in range(len(examples)):
@@ -181,7 +182,7 @@ class TorchClassifier(ABC):
             out.append(
                 TokenGradients(
                     embeddings=embeds[b][keep].detach().cpu(),
-                    gradients=embeds.grad[b][keep].detach().cpu(),
+                    gradients=grad[b][keep].detach().cpu(),
                     word_index=enc.word_index[b][keep].cpu(),
                     n_words=enc.n_words[b],
                     probs=probs[b],
