@@ -468,3 +468,43 @@ def test_hub_needs_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
     with pytest.raises(DataError, match="pip install datasets"):
         load_dataset("sst2", "dev", source="hub")
+
+
+# --- a user's own files ------------------------------------------------------------------
+
+def test_own_files_jsonl_csv_tsv_and_pairs(tmp_path):
+    from pathologies.data.files import is_data_file, load_file
+
+    (tmp_path / "a.jsonl").write_text('{"text": "a fine film", "label": "pos"}\n\n{"text": "dull", "label": "neg"}\n')
+    ds = load_file(tmp_path / "a.jsonl")
+    assert ds.labels == ["neg", "pos"] and [e.label for e in ds] == [1, 0] and ds[0].words == ("a", "fine", "film")
+    (tmp_path / "b.tsv").write_text("premise\thypothesis\tlabel\nA man sleeps .\tNobody sleeps .\t2\n")
+    pair = load_file(tmp_path / "b.tsv")[0]
+    assert pair.fixed == ("A", "man", "sleeps", ".") and pair.words == ("Nobody", "sleeps", ".") and pair.label == 2
+    (tmp_path / "c.csv").write_text("sentence,label\ngreat,1\n")
+    assert is_data_file(str(tmp_path / "c.csv")) and load_file(tmp_path / "c.csv")[0].label == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"text": "ok", "label": 0}\n{"text": "bad json", \n', r"a\.jsonl:2: not valid JSON"),
+        ('{"text": "", "label": 0}\n', r"a\.jsonl:1: empty text"),
+        ('{"text": "x", "label": 0}\n{"text": "y"}\n', r"a\.jsonl:2: missing label"),
+        ('{"premise": "a man", "label": 0}\n', r"a\.jsonl:1: a sentence pair needs both"),
+    ],
+)
+def test_own_file_errors_name_file_and_line(tmp_path, content, message):
+    from pathologies.data.files import load_file
+
+    (tmp_path / "a.jsonl").write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_file(tmp_path / "a.jsonl")
+
+
+def test_own_file_label_the_model_set_does_not_have(tmp_path):
+    from pathologies.data.files import load_file
+
+    (tmp_path / "a.jsonl").write_text('{"text": "x", "label": "maybe"}\n')
+    with pytest.raises(DataError, match="label 'maybe' is not one of negative, positive"):
+        load_file(tmp_path / "a.jsonl", labels=["negative", "positive"])

@@ -118,7 +118,9 @@ def explain(
     ),
     method: str = typer.Option("gradient", "--method", help="Attribution method."),
     target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
-    data: Optional[str] = typer.Option(None, "--data", help="Explain a data set instead: NAME:SPLIT, e.g. sst2:dev."),
+    data: Optional[str] = typer.Option(
+        None, "--data", help="Explain a data set instead: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file."
+    ),
     limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Append JSON lines here instead of printing heatmaps; a rerun resumes."
@@ -164,7 +166,10 @@ def _examples(
             raise InputError("--pair takes two segments: --pair PREMISE --pair HYPOTHESIS")
         return [Example.pair(pair[0], pair[1])]
     from .data import load_dataset, parse_spec
+    from .data.files import is_data_file, load_file
 
+    if is_data_file(data):
+        return load_file(data, limit=limit).examples
     name, split, spec_limit = parse_spec(data)
     return load_dataset(name, split, data_dir=data_dir, limit=limit or spec_limit).examples
 
