@@ -25,6 +25,11 @@ err_console = Console(stderr=True)
 DataDir = typer.Option(
     None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
 )
+DeviceOpt = typer.Option("cpu", help="cpu, cuda, or auto.")
+TrustOpt = typer.Option(False, help="Allow a hub model's own code to run.")
+LimitOpt = typer.Option(None, help="With --data: the first N examples.")
+PairOpt = typer.Option(None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed).")
+DataOpt = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file.")
 
 
 def _fail(message: str) -> None:
@@ -67,7 +72,7 @@ def train(
     alpha: Optional[float] = typer.Option(None, "--alpha", help="pct: weight α (default 0.1 TextCNN/BiLSTM, 0.15 HF)."),
     tau: Optional[float] = typer.Option(None, "--tau", help="pct: temperature τ (default 0.7 TextCNN/BiLSTM, 0.15 HF)."),
     share: float = typer.Option(0.10, "--share", help="pct: share p of important / unimportant words."),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Train or fine-tune a classifier; prints and saves the evaluation accuracy.
@@ -113,34 +118,26 @@ def _objective_settings(objective, lam, beam, alpha, tau, share) -> dict:
 def explain(
     model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
     text: Optional[str] = typer.Argument(None, help="Text to explain (words split on whitespace)."),
-    pair: Optional[List[str]] = typer.Option(
-        None, "--pair", help="Explain a sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed)."
-    ),
+    pair: Optional[List[str]] = PairOpt,
     method: str = typer.Option("gradient", "--method", help="Attribution method."),
     target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
-    data: Optional[str] = typer.Option(
-        None, "--data", help="Explain a data set instead: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file."
-    ),
-    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    data: Optional[str] = DataOpt,
+    limit: Optional[int] = LimitOpt,
     out: Optional[Path] = typer.Option(
         None, "--out", help="Append JSON lines here instead of printing heatmaps; a rerun resumes."
     ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
-    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Explain predictions: a colored heatmap in the terminal, or JSON lines."""
     from .explain import explain as run_explain
     from .explain import explain_to_file
-    from .models import load_classifier
     from .report import render_attribution
 
-    _offline_defaults()
-    _show_warnings()
     try:
-        examples = _examples(text, pair, data, limit, data_dir)
-        clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
         if out is not None:
             records = explain_to_file(clf, examples, out, method=method, target=target)
             console.print(f"{len(records)} records in {out}")
@@ -151,6 +148,16 @@ def explain(
     for r in records:
         render_attribution(r, console, show_scores=scores)
         console.print()
+
+
+def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code):
+    """What explain and reduce share: the examples asked for, and the model."""
+    from .models import load_classifier
+
+    _offline_defaults()
+    _show_warnings()
+    examples = _examples(text, pair, data, limit, data_dir)
+    return examples, load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
 
 
 def _examples(
@@ -178,34 +185,28 @@ def _examples(
 def reduce(
     model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
     text: Optional[str] = typer.Argument(None, help="Text to reduce (words split on whitespace)."),
-    pair: Optional[List[str]] = typer.Option(
-        None, "--pair", help="Reduce a pair: --pair PREMISE --pair HYPOTHESIS (only the second shrinks)."
-    ),
-    data: Optional[str] = typer.Option(None, "--data", help="Reduce a data set: NAME:SPLIT, e.g. sst2:dev."),
-    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    pair: Optional[List[str]] = PairOpt,
+    data: Optional[str] = DataOpt,
+    limit: Optional[int] = LimitOpt,
     beam: int = typer.Option(1, "--beam", help="1: greedy; B > 1: beam search trying the B least important words."),
     importance: str = typer.Option("gradient", "--importance", help="Attribution method that ranks the words."),
     threshold: Optional[float] = typer.Option(None, help="Also keep the confidence in the label at least this."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many removals."),
     seed: int = typer.Option(0, help="Seed of the random-removal baseline."),
     out: Optional[Path] = typer.Option(None, "--out", help="Append JSON lines here; a rerun resumes."),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
-    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Input reduction (Feng et al. 2018): remove the least important word while the prediction holds."""
     from rich.table import Table
 
-    from .models import load_classifier
     from .reduction import Reduction, reduce_inputs, reduce_to_file, summarize
     from .report import render_reduction
 
-    _offline_defaults()
-    _show_warnings()
     settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
     try:
-        examples = _examples(text, pair, data, limit, data_dir)
-        clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
         if out is not None:
             records = [Reduction.from_dict(r) for r in reduce_to_file(clf, examples, str(out), **settings)]
         else:
@@ -238,7 +239,7 @@ def evaluate(
     limit: Optional[int] = typer.Option(None, help="The first N examples."),
     share: float = typer.Option(0.10, help="Share of words removed for comprehensiveness / sufficiency."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for per-example JSON lines and summary.json; a rerun resumes."),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Metrics of attribution methods on a data set: one table, methods × metrics."""

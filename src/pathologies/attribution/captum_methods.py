@@ -53,7 +53,28 @@ def _baseline(model: TorchClassifier, enc: Encoded) -> Tensor:
     return model.embed(view).detach()
 
 
-class IntegratedGradientsMethod(AttributionMethod):
+class CaptumMethod(AttributionMethod):
+    """Runs a Captum attribution over batches of examples and sums each word's pieces."""
+
+    batch_size: int = 16
+
+    def _attribute(self, model, enc, embeds: Tensor, forward, extra: tuple, targets: list[int]) -> Tensor:
+        raise NotImplementedError
+
+    def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
+        model.check_targets(targets)
+        out: list[list[float]] = []
+        for start in range(0, len(examples), self.batch_size):
+            batch = list(examples[start : start + self.batch_size])
+            enc = model.encode(batch)
+            forward, extra = _forward(model, enc)
+            embeds = model.embed_with_zeros(enc).detach()
+            attr = self._attribute(model, enc, embeds, forward, extra, list(targets[start : start + self.batch_size]))
+            out += _word_sums(attr, enc)
+        return out
+
+
+class IntegratedGradientsMethod(CaptumMethod):
     """Captum's IntegratedGradients; ``internal_batch_size`` bounds the rows per forward pass."""
 
     name = "integrated-gradients"
@@ -63,35 +84,31 @@ class IntegratedGradientsMethod(AttributionMethod):
         self.internal_batch_size = internal_batch_size
         self.batch_size = batch_size
 
-    def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
+    def _attribute(self, model, enc, embeds, forward, extra, targets):
         from captum.attr import IntegratedGradients
 
-        model.check_targets(targets)
-        out: list[list[float]] = []
-        for start in range(0, len(examples), self.batch_size):
-            batch = list(examples[start : start + self.batch_size])
-            enc = model.encode(batch)
-            forward, extra = _forward(model, enc)
-            embeds = model.embed_with_zeros(enc).detach()
-            attr = IntegratedGradients(forward).attribute(
-                embeds,
-                baselines=_baseline(model, enc),
-                target=list(targets[start : start + self.batch_size]),
-                additional_forward_args=extra,
-                n_steps=self.n_steps,
-                internal_batch_size=self.internal_batch_size,
-            )
-            out += _word_sums(attr, enc)
-        return out
+        return IntegratedGradients(forward).attribute(
+            embeds,
+            baselines=_baseline(model, enc),
+            target=targets,
+            additional_forward_args=extra,
+            n_steps=self.n_steps,
+            internal_batch_size=self.internal_batch_size,
+        )
 
 
-class SmoothGradMethod(AttributionMethod):
+class SmoothGradMethod(CaptumMethod):
     """Captum's NoiseTunnel (SmoothGrad) over input × gradient, summed over a word's pieces."""
 
     name = "smoothgrad"
 
     def __init__(
-        self, nt_samples: int = 20, stdevs: float = 0.01, nt_samples_batch_size: int | None = 20, batch_size: int = 16, seed: int = 0
+        self,
+        nt_samples: int = 20,
+        stdevs: float = 0.01,
+        nt_samples_batch_size: int | None = 20,
+        batch_size: int = 16,
+        seed: int = 0,
     ):
         self.nt_samples = nt_samples
         self.stdevs = stdevs
@@ -99,25 +116,19 @@ class SmoothGradMethod(AttributionMethod):
         self.batch_size = batch_size
         self.seed = seed
 
-    def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
+    def scores(self, model, examples, targets, engine=None):
+        torch.manual_seed(self.seed)  # the noise is seeded: the same call gives the same scores
+        return super().scores(model, examples, targets, engine)
+
+    def _attribute(self, model, enc, embeds, forward, extra, targets):
         from captum.attr import InputXGradient, NoiseTunnel
 
-        model.check_targets(targets)
-        torch.manual_seed(self.seed)
-        out: list[list[float]] = []
-        for start in range(0, len(examples), self.batch_size):
-            batch = list(examples[start : start + self.batch_size])
-            enc = model.encode(batch)
-            forward, extra = _forward(model, enc)
-            embeds = model.embed_with_zeros(enc).detach()
-            attr = NoiseTunnel(InputXGradient(forward)).attribute(
-                embeds,
-                nt_type="smoothgrad",
-                nt_samples=self.nt_samples,
-                nt_samples_batch_size=self.nt_samples_batch_size,
-                stdevs=self.stdevs,
-                target=list(targets[start : start + self.batch_size]),
-                additional_forward_args=extra,
-            )
-            out += _word_sums(attr, enc)
-        return out
+        return NoiseTunnel(InputXGradient(forward)).attribute(
+            embeds,
+            nt_type="smoothgrad",
+            nt_samples=self.nt_samples,
+            nt_samples_batch_size=self.nt_samples_batch_size,
+            stdevs=self.stdevs,
+            target=targets,
+            additional_forward_args=extra,
+        )
