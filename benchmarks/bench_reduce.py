@@ -1,7 +1,7 @@
 """Benchmark: gradient input reduction, greedy and beam-5, batched across examples vs one at a time.
 
     python benchmarks/bench_reduce.py --model models/minilm-sst2 --data sst2:dev [--limit 872]
-        [--single-limit 100] [--out benchmarks/results/reduce_sst2.json]
+        [--beam-limit N] [--single-limit 50] --out benchmarks/results/reduce_sst2.json
 
 For each mode: wall time, seconds per example, model rows per example, mean original and
 reduced length, share reduced to 1 or 2 words. "single" runs the same algorithm one example
@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", default="sst2:dev")
     parser.add_argument("--limit", type=int, default=872)
-    parser.add_argument("--single-limit", type=int, default=100)
+    parser.add_argument("--single-limit", type=int, default=50)
+    parser.add_argument("--beam-limit", type=int, default=None, help="Beam-5 on the first N only.")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     model = load_classifier(args.model)
@@ -68,7 +69,8 @@ def main() -> None:
     }
     for beam in (1, 5):
         key = "greedy" if beam == 1 else "beam5"
-        results[key] = run(model, examples, beam)
+        subset = examples if beam == 1 or not args.beam_limit else examples[: args.beam_limit]
+        results[key] = run(model, subset, beam)
         print(key, json.dumps(results[key]), flush=True)
         if args.single_limit:
             sub = examples[: args.single_limit]

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from .models import TorchClassifier
+from .models import Representations
 from .progress import progress_bar
 from .text import Example
 
@@ -153,6 +154,62 @@ class ScoringEngine:
                     out[i] = row
                 advance(len(batch))
         return out  # type: ignore[return-value]
+
+    def representations(self, variants: Sequence[Example]) -> Representations:
+        """Per-layer representations (rows [N, H]) of ``variants``, in order.
+
+        Identical inputs are computed once, in length-sorted batches under the token budget,
+        under inference mode. Representations are not cached (they are large), but the class
+        probabilities of the same forward passes go into the score cache, so a following
+        :meth:`probabilities` call on the same inputs runs no model.
+        """
+        state = model_state(self.model)
+        slots: dict[Hashable, int] = {}
+        unique: list[Example] = []
+        rows = []
+        for v in variants:
+            slot = slots.setdefault(v.key(), len(unique))
+            if slot == len(unique):
+                unique.append(v)
+            rows.append(slot)
+        if not unique:
+            return Representations(layers={}, sentence=torch.empty(0, 0))
+        model = self.model
+        lengths = [model.n_tokens(v) for v in unique]
+        layers: dict[str, Tensor] = {}
+        sentence = torch.empty(0)
+        pending = token_batches(lengths, self.batch_tokens, self.max_batch)
+        with progress_bar("representations", len(unique), self.show_progress) as advance:
+            while pending:
+                batch = pending.pop(0)
+                try:
+                    enc = model.encode([unique[i] for i in batch])
+                    with torch.inference_mode():
+                        logits, reps = model.hidden(model.embed_with_zeros(enc), enc)
+                except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as err:
+                    if not _is_oom(err) or len(batch) == 1:
+                        raise
+                    self.stats.oom_retries += 1
+                    self.batch_tokens = max(1, self.batch_tokens // 2)
+                    self.max_batch = max(1, len(batch) // 2)
+                    half = len(batch) // 2
+                    pending[:0] = [batch[:half], batch[half:]]
+                    continue
+                if not layers:  # sizes are known after the first batch
+                    layers = {k: torch.empty(len(unique), v.shape[1]) for k, v in reps.layers.items()}
+                    sentence = torch.empty(len(unique), reps.sentence.shape[1])
+                index = torch.tensor(batch)
+                for k, v in reps.layers.items():
+                    layers[k][index] = v.float().cpu()
+                sentence[index] = reps.sentence.float().cpu()
+                probs = torch.softmax(logits.float(), dim=-1).cpu()
+                for i, row in zip(batch, probs):
+                    self.cache.put((state, unique[i].key()), row)
+                advance(len(batch))
+        if len(unique) == len(rows):  # no duplicates: rows are already in input order
+            return Representations(layers=layers, sentence=sentence)
+        order = torch.tensor(rows)
+        return Representations(layers={k: v[order] for k, v in layers.items()}, sentence=sentence[order])
 
 
 def token_batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:

@@ -62,9 +62,16 @@ def explain(
             label=ex.label,
             uid=ex.uid,
             labels=list(model.labels),
+            bounds=_bounds(method, ex),
         )
         for ex, sc, t, p in zip(examples, scores, targets, probs)
     ]
+
+
+def _bounds(method: AttributionMethod, example: Example) -> list[list[float]] | None:
+    get = getattr(method, "score_bounds", None)
+    found = get(example) if get is not None else None
+    return [list(b) for b in found] if found is not None else None
 
 
 def explain_to_file(

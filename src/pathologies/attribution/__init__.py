@@ -5,9 +5,11 @@ from __future__ import annotations
 from ..text import InputError
 from .base import Attribution, AttributionMethod, PerturbationMethod
 from .captum_methods import IntegratedGradientsMethod, SmoothGradMethod
+from .conformity import ConformityLOO
 from .erasure import Erasure
 from .gradient import InputGradient
 from .loo import LeaveOneOut
+from .marginalization import Marginalization, marginalize_group
 
 #: Method names users can pass, mapped to a factory taking the method's settings.
 METHODS = {
@@ -21,6 +23,10 @@ METHODS = {
     "erasure-zero": lambda **kw: Erasure(baseline="zero", **kw),
     "integrated-gradients": lambda **kw: IntegratedGradientsMethod(**kw),
     "smoothgrad": lambda **kw: SmoothGradMethod(**kw),
+    "conformity": lambda **kw: ConformityLOO(**{"score": "conformity", **kw}),
+    "marginalization": lambda **kw: Marginalization(**kw),
+    "marginalization-adaptive": lambda **kw: Marginalization(**{"mode": "adaptive", **kw}),
+    "conformity-credibility": lambda **kw: ConformityLOO(score="credibility", **kw),
 }
 
 
@@ -28,6 +34,8 @@ def get_method(name: str, **settings) -> AttributionMethod:
     """An attribution method by name; a clear error for an unknown one or a bad setting."""
     if name not in METHODS:
         raise InputError(f"unknown attribution method {name!r}; known: {', '.join(METHODS)}")
+    if name.startswith("marginalization") and "mlm" not in settings:
+        raise InputError(f"{name} needs a masked LM: --mlm DIR (train one with `pathologies train-mlm`)")
     try:
         return METHODS[name](**settings)
     except TypeError as err:
@@ -37,10 +45,13 @@ def get_method(name: str, **settings) -> AttributionMethod:
 __all__ = [
     "Attribution",
     "AttributionMethod",
+    "ConformityLOO",
     "Erasure",
     "InputGradient",
     "IntegratedGradientsMethod",
     "LeaveOneOut",
+    "Marginalization",
+    "marginalize_group",
     "METHODS",
     "PerturbationMethod",
     "SmoothGradMethod",

@@ -31,6 +31,8 @@ class Attribution:
     label: int | None = None
     uid: str | None = None
     labels: list[str] | None = None
+    #: For methods that bound their error: the interval each score is known to lie in.
+    bounds: list[list[float]] | None = None
 
     @property
     def predicted(self) -> int:

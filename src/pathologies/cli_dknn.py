@@ -1,0 +1,101 @@
+"""``pathologies dknn``: build deep k-nearest-neighbour indexes for DkNN answers and conformity."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from .text import InputError
+
+dknn_app = typer.Typer(
+    help="Deep k-nearest-neighbour indexes (Papernot & McDaniel 2018) for DkNN predictions, "
+    "credibility and conformity attributions (explain --method conformity --index INDEX).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dknn_app.callback()
+def _group() -> None:
+    """Deep k-nearest-neighbour indexes (Papernot & McDaniel 2018)."""
+    # A callback keeps ``fit`` a subcommand even while it is the group's only command.
+
+
+@dknn_app.command()
+def fit(
+    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
+    data: str = typer.Option("sst2:train", "--data", help="Labelled training data to index: NAME:SPLIT[:N]."),
+    calibration: Optional[str] = typer.Option(
+        None, "--calibration", help="Held-out labelled data for credibility: NAME:SPLIT[:N], e.g. sst2:dev:400."
+    ),
+    out: Path = typer.Option(..., "--out", help="Folder to write the index to."),
+    k: int = typer.Option(75, "--k", help="Neighbours per layer."),
+    metric: str = typer.Option("cosine", "--metric", help="cosine or l2."),
+    layer: Optional[List[str]] = typer.Option(
+        None, "--layer", help="Index only this layer (repeatable); default: every layer and the sentence vector."
+    ),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
+    ),
+) -> None:
+    """Index every layer's representation of the training data; calibrate on held-out data."""
+    from .dknn import DkNN
+    from .engine import ScoringEngine
+    from .models import load_classifier
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        if calibration is not None and _same_split(data, calibration):
+            raise InputError("the calibration data must not be the training data: give a held-out split")
+        train = _load(data, data_dir)
+        calib = _load(calibration, data_dir) if calibration is not None else None
+        clf = load_classifier(model, device=device, trust_remote_code=trust_remote_code)
+        engine = ScoringEngine(clf, show_progress=True)
+        start = time.perf_counter()
+        dknn = DkNN(k=k, metric=metric, layers=layer or None).fit(clf, train, engine, show_progress=True)
+        if calib is not None:
+            dknn.calibrate(clf, calib, engine)
+        seconds = time.perf_counter() - start
+        dknn.save(out, meta={"model": model, "data": data, "calibration": calibration})
+    except InputError as err:
+        err_console.print(f"[bold red]error:[/] {err}")
+        raise typer.Exit(2)
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    cal = f", calibrated on {len(calib)} examples" if calib is not None else " (not calibrated: no credibility)"
+    console.print(
+        f"[bold]DkNN index[/] of {len(train)} examples, {len(dknn.layers_)} layers "
+        f"({', '.join(dknn.layers_)}), k={k}, {metric}{cal}: {size / 2**20:.1f} MiB in {out} ({seconds:.0f} s)"
+    )
+
+
+def _load(spec: str, data_dir: Path | None):
+    from .data import load_dataset, parse_spec
+
+    name, split, limit = parse_spec(spec)
+    return load_dataset(name, split, data_dir=data_dir, limit=limit).examples
+
+
+def _same_split(a: str, b: str) -> bool:
+    """Whether two data specs name the same split (no split = the data set's eval split)."""
+    from .data import DATASETS, parse_spec
+
+    def split(spec: str) -> tuple[str, str | None]:
+        name, part, _ = parse_spec(spec)
+        info = DATASETS.get(name)
+        return name, part or (info.eval_split if info else None)
+
+    return split(a) == split(b)
