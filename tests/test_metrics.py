@@ -89,3 +89,44 @@ def test_aggregate_from_records_alone():
 def test_unknown_metric_is_a_clear_error():
     with pytest.raises(InputError, match="unknown metric"):
         evaluate_examples(make_bow(), [Example(("great",))], "loo", metrics=["magic"])
+
+
+def test_iot_and_neutral_score_by_hand():
+    from pathologies.metrics.plausibility import iot, neutral_score
+
+    scores = [0.9, 0.1, 0.5, -0.2, 0.3]
+    tags = [4, 2, 3, 2, 1]
+    assert iot(scores, tags, top_k=2) == 1.0  # positives {0, 2} are the top two
+    assert iot(scores, tags, top_k=1) == 0.5
+    assert iot(scores, [2, 2, 2, 2, 2]) is None
+    assert neutral_score(scores, tags) == pytest.approx((0.1 / 0.9 - 0.2 / 0.9) / 2)
+
+
+def test_auc_rep_by_hand():
+    from pathologies.engine import ScoringEngine
+    from pathologies.models.mlm import MaskedWordModel, WordDistribution
+    from pathologies.metrics.replacement import auc_rep
+    import torch
+
+    class Always(MaskedWordModel):
+        def __init__(self, word):
+            self.word = word
+
+        def distributions(self, example, positions):
+            return [WordDistribution([self.word, "the"], torch.tensor([1.0, 0.0], dtype=torch.float64)) for _ in positions]
+
+    model = make_bow()
+    words = "great fun the movie was not boring the movie great".split()  # 10 words -> 2 replaced
+    ex = Example(tuple(words), uid="a")
+    scores = [5, 4, 0, 0, 0, 0, 0, 0, 0, 3]  # great(0), fun(1) first
+    engine = ScoringEngine(model)
+    p = [bow_p(words), bow_p(["bad"] + words[1:]), bow_p(["bad", "bad"] + words[2:])]
+    got = auc_rep([ex], [scores], [1], Always("bad"), engine)[0]
+    assert got == pytest.approx(((p[0] + p[1]) / 2 + (p[1] + p[2]) / 2) / 2, abs=1e-6)
+
+    class Identity(MaskedWordModel):
+        def distributions(self, example, positions):
+            return [WordDistribution([example.words[q], "bad"], torch.tensor([1.0, 0.0], dtype=torch.float64)) for q in positions]
+
+    # Replacing each word by itself leaves the curve flat at p(y|x).
+    assert auc_rep([ex], [scores], [1], Identity(), engine)[0] == pytest.approx(p[0], abs=1e-6)

@@ -237,10 +237,12 @@ def evaluate(
     metrics: str = typer.Option(
         "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var",
         "--metrics",
-        help="Comma-separated per-example metrics (accuracy, F(X) and ECE are always reported).",
+        help="Comma-separated per-example metrics, also auc_rep (needs --mlm), iot and neutral (SST tags); "
+        "accuracy, F(X) and ECE are always reported.",
     ),
     limit: Optional[int] = typer.Option(None, help="The first N examples."),
     share: float = typer.Option(0.10, help="Share of words removed for comprehensiveness / sufficiency."),
+    mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: for auc_rep and --methods marginalization."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for per-example JSON lines and summary.json; a rerun resumes."),
     device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
@@ -263,6 +265,7 @@ def evaluate(
             out_dir=str(out) if out else None,
             metrics=[m.strip() for m in metrics.split(",") if m.strip()],
             share=share,
+            mlm=mlm,
         )
     except InputError as err:
         _fail(str(err))

@@ -37,6 +37,9 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("ur", "UR#: words removed, least important first (re-ranked), until the label flips", 0, INF, False),
         MetricInfo("i_var", "I-Var: variance of the other words' saliency rank shifts after removing the most important word", 0, INF, True),
         MetricInfo("u_var", "U-Var: the same after removing the least important word", 0, INF, True),
+        MetricInfo("auc_rep", "AUC_rep: target probability as the top words (up to 20%) are replaced by masked-LM samples", 0, 1, True),
+        MetricInfo("iot", "IoT: share of SST positive-tagged words among the top-10 words, correct positive sentences", 0, 1, False),
+        MetricInfo("neutral", "mean scaled attribution of SST neutral-tagged words", -1, 1, True),
         MetricInfo("ece", "expected calibration error (15 equal-width confidence bins)", 0, 1, True),
     ]
 }

@@ -17,6 +17,8 @@ from .calibration import expected_calibration_error
 from .removal import ERASER_BINS, erasure_metrics, rank_variances, removals_until_flip
 
 PER_EXAMPLE = ("comprehensiveness", "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "ir", "ur", "i_var", "u_var")
+#: Metrics that need more than the model: tags of the data (iot, neutral) or a masked LM (auc_rep).
+EXTRA = ("auc_rep", "iot", "neutral")
 
 
 def evaluate_examples(
@@ -28,11 +30,17 @@ def evaluate_examples(
     share: float = 0.10,
     bins: Sequence[float] = ERASER_BINS,
     engine: ScoringEngine | None = None,
+    mlm=None,
 ) -> list[dict[str, Any]]:
-    """One record per example: prediction, confidence, gold label and each requested metric."""
-    unknown = [m for m in metrics if m not in PER_EXAMPLE]
+    """One record per example: prediction, confidence, gold label and each requested metric.
+
+    ``auc_rep`` needs ``mlm`` (a masked LM); ``iot`` and ``neutral`` need word tags (SST).
+    """
+    unknown = [m for m in metrics if m not in PER_EXAMPLE + EXTRA]
     if unknown:
-        raise InputError(f"unknown metric(s) {', '.join(unknown)}; per-example metrics: {', '.join(PER_EXAMPLE)}")
+        raise InputError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(PER_EXAMPLE + EXTRA)}")
+    if "auc_rep" in metrics and mlm is None:
+        raise InputError("auc_rep needs a masked LM: --mlm DIR")
     if isinstance(method, str):
         method = get_method(method)
     engine = engine or ScoringEngine(model)
@@ -57,6 +65,24 @@ def evaluate_examples(
             counts = removals_until_flip(model, examples, targets, method, engine, most_important=most)
             for r, c in zip(records, counts):
                 r[name] = c
+    if "auc_rep" in metrics:
+        from ..models.mlm import load_mlm
+        from .replacement import auc_rep
+
+        lm = load_mlm(mlm) if isinstance(mlm, str) else mlm
+        for r, v in zip(records, auc_rep(examples, scores, targets, lm, engine)):
+            r["auc_rep"] = v
+    if "iot" in metrics or "neutral" in metrics:
+        from .plausibility import iot, neutral_score
+
+        for r, ex, sc in zip(records, examples, scores):
+            if ex.tags is None:
+                continue
+            if "neutral" in metrics:
+                r["neutral"] = neutral_score(sc, ex.tags)
+            correct_positive = ex.label == r["predicted"] == len(model.labels) - 1 and len(model.labels) == 2
+            if "iot" in metrics and correct_positive:
+                r["iot"] = iot(sc, ex.tags)
     if "i_var" in metrics or "u_var" in metrics:
         for r, m in zip(records, rank_variances(model, examples, scores, targets, method, engine)):
             r.update({k: v for k, v in m.items() if k in metrics})
@@ -75,8 +101,8 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
             [r["confidence"] for r in gold], [r["predicted"] == r["label"] for r in gold]
         )
     out["fx"] = sum(r["confidence"] for r in records) / len(records)
-    for name in PER_EXAMPLE:
-        vals = [r[name] for r in records if name in r]
+    for name in PER_EXAMPLE + EXTRA:
+        vals = [r[name] for r in records if r.get(name) is not None]
         if vals:
             out[name] = sum(vals) / len(vals)
     return {k: out[k] for k in METRICS if k in out}
@@ -107,9 +133,14 @@ def evaluate_methods(
 
     examples = as_examples(examples)
     engine = ScoringEngine(model)
+    mlm = settings.get("mlm")
+    if isinstance(mlm, str):  # load once, share between the metric and the method
+        from ..models.mlm import load_mlm
+
+        settings["mlm"] = mlm = load_mlm(mlm)
     table: dict[str, dict[str, float]] = {}
     for name in methods:
-        method = get_method(name)
+        method = get_method(name, **({"mlm": mlm} if name.startswith("marginalization") else {}))
         run = JsonlRun(Path(out_dir) / f"{name}.jsonl") if out_dir else None
         records: list[dict[str, Any]] = list(run.records) if run else []
         chunks = run.pending_chunks(examples, chunk) if run else [examples[i : i + chunk] for i in range(0, len(examples), chunk)]
