@@ -61,7 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     model = load_classifier(args.model)
     name, split, _ = parse_spec(args.data)
-    examples = load_dataset(name, split, limit=args.limit).examples
+    examples = load_dataset(name, split).examples
+    # File order (the loader shuffles SST, whose files are sorted by sentiment), so that "the
+    # first N" are the same sentences as in TextAttack's run (textattack_feng.py).
+    examples = sorted(examples, key=lambda ex: int(ex.uid.rsplit(":", 1)[1]))[: args.limit]
     results = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
         "model": args.model,
