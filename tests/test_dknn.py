@@ -200,17 +200,26 @@ def test_bad_input_is_a_clear_error(bow, cnn_data):
 def test_cli_fit_writes_a_calibrated_index(shared_data, tmp_path):
     from typer.testing import CliRunner
 
-    from pathologies.cli_dknn import dknn_app
+    from pathologies.cli import app
 
     model = TextCNN.create(["negative", "positive"], ["<pad>", "<unk>", "<sep>", "the", "good", "bad"], glove=False, dim=8, filters=4)
     model.save(tmp_path / "model")
-    args = ["fit", str(tmp_path / "model"), "--data", "sst2:train:60", "--out", str(tmp_path / "index"), "--k", "5"]
-    result = CliRunner().invoke(dknn_app, args + ["--calibration", "sst2:dev:40", "--data-dir", str(shared_data)])
+    args = ["dknn", "fit", str(tmp_path / "model"), "--data", "sst2:train:60", "--out", str(tmp_path / "index"), "--k", "5"]
+    result = CliRunner().invoke(app, args + ["--calibration", "sst2:dev:40", "--data-dir", str(shared_data)])
     assert result.exit_code == 0, result.output
     dknn = DkNN.load(tmp_path / "index")
     assert len(dknn.train_labels_) == 60 and len(dknn.calibration_) == 40
     assert dknn.meta_["calibration"] == "sst2:dev:40"
     att = explain(model, "the good film", "conformity-credibility", index=str(tmp_path / "index"))[0]
     assert len(att.scores) == 3 and att.settings["score"] == "credibility"
-    result = CliRunner().invoke(dknn_app, args + ["--calibration", "sst2:train", "--data-dir", str(shared_data)])
+    out = tmp_path / "conformity.jsonl"
+    explain_args = ["explain", str(tmp_path / "model"), "the good film", "--method", "conformity"]
+    result = CliRunner().invoke(app, explain_args + ["--index", str(tmp_path / "index"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text().splitlines()[0])
+    assert record["method"] == "conformity" and len(record["scores"]) == 3
+    assert record["settings"]["index"] == str(tmp_path / "index")
+    result = CliRunner().invoke(app, explain_args)
+    assert result.exit_code != 0 and "needs a DkNN index" in result.output
+    result = CliRunner().invoke(app, args + ["--calibration", "sst2:train", "--data-dir", str(shared_data)])
     assert result.exit_code == 2 and "held-out" in result.output

@@ -23,6 +23,10 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+from .cli_dknn import dknn_app  # noqa: E402  (after ``app`` so the group is registered on it)
+
+app.add_typer(dknn_app, name="dknn")
+
 DataDir = typer.Option(
     None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
 )
@@ -129,6 +133,9 @@ def explain(
     ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory, for --method marginalization."),
+    index: Optional[Path] = typer.Option(
+        None, "--index", help="DkNN index folder (pathologies dknn fit), for --method conformity."
+    ),
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
     data_dir: Optional[Path] = DataDir,
@@ -141,6 +148,8 @@ def explain(
     try:
         examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
         settings = {"mlm": mlm} if mlm else {}
+        if index is not None:
+            settings["index"] = str(index)
         if out is not None:
             records = explain_to_file(clf, examples, out, method=method, target=target, **settings)
             console.print(f"{len(records)} records in {out}")
