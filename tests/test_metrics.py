@@ -130,3 +130,30 @@ def test_auc_rep_by_hand():
 
     # Replacing each word by itself leaves the curve flat at p(y|x).
     assert auc_rep([ex], [scores], [1], Identity(), engine)[0] == pytest.approx(p[0], abs=1e-6)
+
+
+def test_reduction_metrics_by_hand():
+    model = make_bow()
+    r = evaluate_examples(model, [Example(tuple(WORDS), uid="a")], "loo", metrics=["reduction"])[0]
+    # Input reduction keeps only "great" (the one decisive word), at sigmoid(0.25 + 2).
+    assert r["reduced_length"] == 1
+    assert r["reduced_confidence"] == pytest.approx(bow_p(["great"]), abs=1e-6)
+    # The random baseline keeps one word at random: its confidence is that word's alone.
+    assert any(r["random_confidence"] == pytest.approx(bow_p([w]), abs=1e-6) for w in WORDS)
+    assert set(aggregate([r])) >= {"reduced_length", "reduced_confidence", "random_confidence"}
+
+
+def test_dknn_metrics_need_an_index_and_match_the_dknn():
+    from pathologies.dknn import DkNN
+
+    model = make_bow()
+    pos = Example(("fun",), label=1)
+    dknn = DkNN(k=3).fit(model, [pos] * 4).calibrate(model, [pos, pos])
+    exs = [Example(("great", "fun"), label=1), Example(("boring", "bad"), label=0)]
+    with pytest.raises(InputError, match="DkNN index"):
+        evaluate_examples(model, exs, "gradient", metrics=["dknn"])
+    records = evaluate_examples(model, exs, "gradient", metrics=["dknn"], index=dknn)
+    # Every neighbour is positive: conformity 1 with the positive prediction, 0 with the negative one.
+    assert [r["conformity"] for r in records] == [1.0, 0.0]
+    out = dknn.predict(model, exs)
+    assert [r["credibility"] for r in records] == pytest.approx(out.credibility.tolist())

@@ -52,6 +52,24 @@ def test_prediction_never_changes_along_the_path(bert, beam):
             assert b.words == a.words[: a.removed_index] + a.words[a.removed_index + 1 :]
 
 
+def test_fused_greedy_equals_the_two_pass_algorithm(bert):
+    """Greedy + gradient checks each candidate with the pass that ranks its words; same result."""
+    from pathologies.attribution import AttributionMethod, get_method
+
+    class TwoPass(type(get_method("gradient"))):
+        attribute = AttributionMethod.attribute  # probabilities from the engine, scores apart
+
+    exs = [Example.from_text(s) for s in SENTENCES]
+    fused_reducer, plain_reducer = InputReducer(bert), InputReducer(bert, importance=TwoPass())
+    assert fused_reducer._fused and not plain_reducer._fused
+    fused, plain = fused_reducer.reduce(exs), plain_reducer.reduce(exs)
+    for f, p in zip(fused, plain):
+        assert f.final == p.final and [s.removed for s in f.path] == [s.removed for s in p.path]
+        assert [s.confidence for s in f.path] == pytest.approx([s.confidence for s in p.path], abs=1e-5)
+        assert [s.scores for s in f.path][-1] == pytest.approx([s.scores for s in p.path][-1], abs=1e-5)
+        assert f.model_calls < p.model_calls  # one pass per step instead of two
+
+
 @pytest.mark.parametrize("importance", ["gradient", "loo"])
 def test_beam_is_never_longer_than_greedy(bert, importance):
     exs = [Example.from_text(s) for s in SENTENCES]

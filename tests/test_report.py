@@ -61,3 +61,25 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert "<title>pathologies report</title>" in dom and "PWNED</title>" not in dom
     assert "<table" in dom and 'src="data:image/png' in dom
     assert "&lt;script&gt;document.title=" in dom  # shown as text, never run
+
+
+def test_report_adds_plausibility_and_dknn_figures(tmp_path):
+    from pathologies.dknn import DkNN
+
+    model = make_bow()
+    exs = [
+        Example(("the", "great", "fun", "movie"), label=1, tags=(2, 4, 3, 2)),
+        Example(("bad", "boring", "movie"), label=0, tags=(0, 1, 2)),
+        Example(("not", "boring", "great"), label=1, tags=(1, 1, 4)),
+    ]
+    train = [Example(("fun",), label=1), Example(("boring",), label=0)] * 3
+    dknn = DkNN(k=2).fit(model, train).calibrate(model, train[:4])
+    index = dknn.save(tmp_path / "index")
+    out = write_report([("bow", model)], exs, tmp_path / "r.html", methods=["loo"], n_show=2, indexes=[str(index)])
+    html = out.read_text()
+    cells = lambda name: re.search(rf'<td title="[^"]*">{name} [↑↓]</td>\s*<td>([0-9.\-]+)</td>', html)  # noqa: E731
+    for name in ("iot", "neutral", "credibility", "conformity"):
+        assert cells(name), name
+    assert "mean_credibility_reduced" in html
+    with pytest.raises(Exception, match="index"):
+        write_report([("a", model), ("b", model)], exs, tmp_path / "x.html", methods=["loo"], indexes=[str(index)])

@@ -32,6 +32,9 @@ DataDir = typer.Option(
 )
 DeviceOpt = typer.Option("cpu", help="cpu, cuda, or auto.")
 TrustOpt = typer.Option(False, help="Allow a hub model's own code to run.")
+IndexOpt = typer.Option(
+    None, "--index", help="DkNN index folder (pathologies dknn fit): for --method conformity and the dknn metrics."
+)
 LimitOpt = typer.Option(None, help="With --data: the first N examples.")
 PairOpt = typer.Option(None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed).")
 DataOpt = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file.")
@@ -133,9 +136,7 @@ def explain(
     ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory, for --method marginalization."),
-    index: Optional[Path] = typer.Option(
-        None, "--index", help="DkNN index folder (pathologies dknn fit), for --method conformity."
-    ),
+    index: Optional[Path] = IndexOpt,
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
     data_dir: Optional[Path] = DataDir,
@@ -246,12 +247,14 @@ def evaluate(
     metrics: str = typer.Option(
         "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var",
         "--metrics",
-        help="Comma-separated per-example metrics, also auc_rep (needs --mlm), iot and neutral (SST tags); "
-        "accuracy, F(X) and ECE are always reported.",
+        help="Comma-separated per-example metrics, also auc_rep (needs --mlm), iot and neutral (SST tags), "
+        "reduction (reduced length and confidence, random baseline), dknn (credibility and conformity, "
+        "needs --index); accuracy, F(X) and ECE are always reported.",
     ),
     limit: Optional[int] = typer.Option(None, help="The first N examples."),
     share: float = typer.Option(0.10, help="Share of words removed for comprehensiveness / sufficiency."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: for auc_rep and --methods marginalization."),
+    index: Optional[Path] = IndexOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for per-example JSON lines and summary.json; a rerun resumes."),
     device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
@@ -275,6 +278,7 @@ def evaluate(
             metrics=[m.strip() for m in metrics.split(",") if m.strip()],
             share=share,
             mlm=mlm,
+            index=str(index) if index else None,
         )
     except InputError as err:
         _fail(str(err))
@@ -298,6 +302,14 @@ def report(
     methods: str = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods."),
     limit: int = typer.Option(200, help="Examples for the metrics and figures."),
     show: int = typer.Option(5, help="Example sentences shown as heatmaps and reduction paths."),
+    metrics: Optional[str] = typer.Option(
+        None, "--metrics", help="Comma-separated metrics for the table (default: removal metrics, IoT and "
+        "neutral where the data has SST tags, auc_rep with --mlm, dknn with --index)."
+    ),
+    mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: adds AUC_rep (and allows --methods marginalization)."),
+    index: Optional[List[Path]] = typer.Option(
+        None, "--index", help="DkNN index folder (repeat once per model with --compare): adds credibility and conformity."
+    ),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """A self-contained HTML report: metrics, heatmaps, reduction paths and figures."""
@@ -318,6 +330,9 @@ def report(
             out,
             methods=[m.strip() for m in methods.split(",") if m.strip()],
             n_show=show,
+            metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            mlm=mlm,
+            indexes=[str(i) for i in index] if index else None,
             title="pathologies report" + (" (comparison)" if compare else ""),
             subtitle=f"data {data}, {len(examples)} examples; models: {', '.join(paths)}",
             show_progress=True,

@@ -8,7 +8,9 @@ beam search tries the ``k`` least important words of every beam state and keeps
 states, so beam search never ends longer than greedy search.
 
 All beam states of all examples are ranked and scored together: one attribution call and
-one engine call per step for the whole batch of examples.
+one engine call per step for the whole batch of examples. Greedy search with a gradient-style
+method (one whose pass also yields the probabilities) fuses the two: the forward+backward pass
+on each candidate both checks its prediction and ranks its words for the next step.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class _State:
     confidence: float
     history: list[ReductionStep] = field(default_factory=list)
     greedy: bool = False
+    scores: list[float] | None = None  # importance of its words, once ranked
 
 
 @dataclass
@@ -132,6 +135,21 @@ class InputReducer:
     def _width(self, length: int) -> int:
         return 1 if self.beam == 1 else beam_size(self.beam, length)
 
+    @property
+    def _fused(self) -> bool:
+        """Greedy search whose importance pass also gives the probabilities (gradients)."""
+        from .attribution import PerturbationMethod
+
+        own_attribute = type(self.method).attribute is not AttributionMethod.attribute
+        return self.beam == 1 and own_attribute and not isinstance(self.method, PerturbationMethod)
+
+    def _check(self, variants: list[Example], targets: list[int]) -> tuple[Any, list[list[float]] | None]:
+        """Probabilities of the variants and, when fused, their importance scores."""
+        if self._fused:
+            scores, probs, _ = self.method.attribute(self.model, variants, targets, self.engine)
+            return probs, scores
+        return self.engine.probabilities(variants), None
+
     def reduce(self, examples: Example | Sequence[Example]) -> list[Reduction]:
         """Reduce every example; all searches advance together, step by step."""
         if isinstance(examples, Example):
@@ -140,11 +158,14 @@ class InputReducer:
         for ex in examples:
             if not ex.words:
                 raise InputError(f"example {ex.uid or ''} has no words to reduce".replace("  ", " "))
-        probs = self.engine.probabilities(examples)
+        if self._fused:
+            scores, probs, _ = self.method.attribute(self.model, examples, None, self.engine)
+        else:
+            probs, scores = self.engine.probabilities(examples), [None] * len(examples)
         searches = []
-        for ex, p in zip(examples, probs):
+        for ex, p, sc in zip(examples, probs, scores):
             target = int(p.argmax())
-            start = _State(ex, float(p[target]), greedy=True)
+            start = _State(ex, float(p[target]), greedy=True, scores=sc)
             searches.append(_Search(ex, target, [start], [start], calls=1))
         while True:
             active = [s for s in searches if not s.done]
@@ -156,28 +177,34 @@ class InputReducer:
         return reductions
 
     def _step(self, searches: list[_Search]) -> None:
-        # 1. Rank the words of every beam state of every search in one attribution call.
+        # 1. Rank the words of every beam state not yet ranked, in one attribution call.
         states = [(s, st) for s in searches for st in s.beam]
-        scores = self.method.scores(
-            self.model, [st.example for _, st in states], [s.target for s, _ in states], engine=self.engine
-        )
-        # 2. Every candidate removal of every search, scored in one engine call.
-        # A candidate: (search, state, position removed, the state's scores, on the greedy path).
-        cands: list[tuple[_Search, _State, int, list[float], bool]] = []
-        for (s, st), sc in zip(states, scores):
-            s.calls += self._importance_cost(st.example)
+        unranked = [(s, st) for s, st in states if st.scores is None]
+        if unranked:
+            ranked = self.method.scores(
+                self.model, [st.example for _, st in unranked], [s.target for s, _ in unranked], engine=self.engine
+            )
+            for (s, st), sc in zip(unranked, ranked):
+                st.scores = sc
+                s.calls += self._importance_cost(st.example)
+        # 2. Every candidate removal of every search, scored in one call (engine, or fused pass).
+        # A candidate: (search, state, position removed, on the greedy path).
+        cands: list[tuple[_Search, _State, int, bool]] = []
+        for s, st in states:
+            sc = st.scores
             order = sorted(range(len(sc)), key=sc.__getitem__)[: self._tries()]
-            cands += [(s, st, pos, sc, st.greedy and rank == 0) for rank, pos in enumerate(order)]
-        variants = [st.example.without([pos]) for _, st, pos, _, _ in cands]
-        probs = self.engine.probabilities(variants)
+            cands += [(s, st, pos, st.greedy and rank == 0) for rank, pos in enumerate(order)]
+        variants = [st.example.without([pos]) for _, st, pos, _ in cands]
+        probs, cand_scores = self._check(variants, [s.target for s, _, _, _ in cands])
         by_search: dict[int, list[_State]] = {}
-        for n, ((s, st, pos, sc, greedy), v) in enumerate(zip(cands, variants)):
+        for n, ((s, st, pos, greedy), v) in enumerate(zip(cands, variants)):
             s.calls += 1
             p = float(probs[n, s.target])
             if int(probs[n].argmax()) != s.target or (self.threshold is not None and p < self.threshold):
                 continue
-            step = ReductionStep(list(st.example.words), st.confidence, list(sc), st.example.words[pos], pos)
-            by_search.setdefault(id(s), []).append(_State(v, p, st.history + [step], greedy=greedy))
+            step = ReductionStep(list(st.example.words), st.confidence, list(st.scores), st.example.words[pos], pos)
+            sc = None if cand_scores is None else cand_scores[n]
+            by_search.setdefault(id(s), []).append(_State(v, p, st.history + [step], greedy=greedy, scores=sc))
         for s in searches:
             kept = _dedupe(by_search.get(id(s), []))
             s.steps += 1
@@ -203,7 +230,10 @@ class InputReducer:
 
     def _result(self, s: _Search) -> Reduction:
         best = max(s.minimal, key=lambda st: (st.confidence, st.greedy))
-        final_scores = self.method.scores(self.model, [best.example], [s.target], engine=self.engine)[0]
+        final_scores = best.scores
+        if final_scores is None:
+            final_scores = self.method.scores(self.model, [best.example], [s.target], engine=self.engine)[0]
+            s.calls += self._importance_cost(best.example)
         path = best.history + [ReductionStep(list(best.example.words), best.confidence, list(final_scores))]
         ex = s.original
         return Reduction(
@@ -215,7 +245,7 @@ class InputReducer:
             final_confidence=best.confidence,
             path=path,
             all_minimal=[list(st.example.words) for st in s.minimal],
-            model_calls=s.calls + self._importance_cost(best.example),
+            model_calls=s.calls,
             importance=self.method.name,
             beam=self.beam,
             k=self._tries(),

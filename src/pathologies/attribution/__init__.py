@@ -42,6 +42,16 @@ def get_method(name: str, **settings) -> AttributionMethod:
         raise InputError(f"bad setting for {name}: {err}") from err
 
 
+def method_by_name(name: str, *, mlm=None, index=None) -> AttributionMethod:
+    """A method by name, given the shared resources it may need: a masked LM for
+    marginalization, a DkNN index for conformity (others take neither)."""
+    if name.startswith("marginalization"):
+        return get_method(name, **({"mlm": mlm} if mlm is not None else {}))
+    if name.startswith("conformity"):
+        return get_method(name, **({"index": index} if index is not None else {}))
+    return get_method(name)
+
+
 __all__ = [
     "Attribution",
     "AttributionMethod",
@@ -56,4 +66,5 @@ __all__ = [
     "PerturbationMethod",
     "SmoothGradMethod",
     "get_method",
+    "method_by_name",
 ]

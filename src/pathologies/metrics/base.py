@@ -41,5 +41,10 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("iot", "IoT: share of SST positive-tagged words among the top-10 words, correct positive sentences", 0, 1, False),
         MetricInfo("neutral", "mean scaled attribution of SST neutral-tagged words", -1, 1, True),
         MetricInfo("ece", "expected calibration error (15 equal-width confidence bins)", 0, 1, True),
+        MetricInfo("reduced_length", "words left after greedy input reduction ranked by the method", 0, INF, False),
+        MetricInfo("reduced_confidence", "confidence in the kept label on the reduced inputs", 0, 1, True),
+        MetricInfo("random_confidence", "confidence in that label after random removal to the same length", 0, 1, False),
+        MetricInfo("credibility", "DkNN credibility (conformal p-value) of the DkNN prediction; needs an index", 0, 1, False),
+        MetricInfo("conformity", "share of the DkNN neighbours, all layers, agreeing with the model; needs an index", 0, 1, False),
     ]
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..attribution import AttributionMethod, get_method
+from ..attribution import AttributionMethod, get_method, method_by_name
 from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..text import Example, InputError
@@ -19,6 +19,11 @@ from .removal import ERASER_BINS, erasure_metrics, rank_variances, removals_unti
 PER_EXAMPLE = ("comprehensiveness", "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "ir", "ur", "i_var", "u_var")
 #: Metrics that need more than the model: tags of the data (iot, neutral) or a masked LM (auc_rep).
 EXTRA = ("auc_rep", "iot", "neutral")
+#: Input reduction (greedy, ranked by the method) and its random baseline: ``reduction`` asks for all three.
+REDUCTION = ("reduced_length", "reduced_confidence", "random_confidence")
+#: Model-level DkNN figures, given an index (``index``): credibility and conformity.
+DKNN = ("credibility", "conformity")
+KNOWN = PER_EXAMPLE + EXTRA + REDUCTION + DKNN
 
 
 def evaluate_examples(
@@ -31,16 +36,19 @@ def evaluate_examples(
     bins: Sequence[float] = ERASER_BINS,
     engine: ScoringEngine | None = None,
     mlm=None,
+    index=None,
 ) -> list[dict[str, Any]]:
     """One record per example: prediction, confidence, gold label and each requested metric.
 
-    ``auc_rep`` needs ``mlm`` (a masked LM); ``iot`` and ``neutral`` need word tags (SST).
+    ``auc_rep`` needs ``mlm`` (a masked LM); ``iot`` and ``neutral`` need word tags (SST);
+    ``credibility`` and ``conformity`` need ``index`` (a DkNN index folder or a fitted DkNN);
+    ``reduction`` stands for the three input-reduction figures.
     """
-    unknown = [m for m in metrics if m not in PER_EXAMPLE + EXTRA]
-    if unknown:
-        raise InputError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(PER_EXAMPLE + EXTRA)}")
+    metrics = expand_metrics(metrics)
     if "auc_rep" in metrics and mlm is None:
         raise InputError("auc_rep needs a masked LM: --mlm DIR")
+    if any(m in metrics for m in DKNN) and index is None:
+        raise InputError("credibility and conformity need a DkNN index: --index DIR (pathologies dknn fit)")
     if isinstance(method, str):
         method = get_method(method)
     engine = engine or ScoringEngine(model)
@@ -86,7 +94,39 @@ def evaluate_examples(
     if "i_var" in metrics or "u_var" in metrics:
         for r, m in zip(records, rank_variances(model, examples, scores, targets, method, engine)):
             r.update({k: v for k, v in m.items() if k in metrics})
+    if any(m in metrics for m in REDUCTION):
+        from ..reduction import InputReducer
+
+        for r, red in zip(records, InputReducer(model, importance=method, engine=engine).reduce(examples)):
+            values = {
+                "reduced_length": len(red.final),
+                "reduced_confidence": red.final_confidence,
+                "random_confidence": red.random_baseline["confidence"],
+            }
+            r.update({k: v for k, v in values.items() if k in metrics})
+    if any(m in metrics for m in DKNN):
+        from ..dknn import DkNN
+
+        dknn = index if isinstance(index, DkNN) else DkNN.load(index)
+        out = dknn.predict(model, examples, engine)
+        credibility = out.credibility if out.p_values is not None else [None] * len(examples)
+        for r, cred, conf in zip(records, credibility, out.conformity):
+            if "credibility" in metrics and cred is not None:
+                r["credibility"] = float(cred)
+            if "conformity" in metrics:
+                r["conformity"] = float(conf)
     return records
+
+
+def expand_metrics(metrics: Sequence[str]) -> list[str]:
+    """Check the names; ``reduction`` stands for the input-reduction figures, ``dknn`` for the DkNN ones."""
+    out: list[str] = []
+    for m in metrics:
+        out += list(REDUCTION) if m == "reduction" else list(DKNN) if m == "dknn" else [m]
+    unknown = [m for m in out if m not in KNOWN]
+    if unknown:
+        raise InputError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(KNOWN)}, reduction, dknn")
+    return out
 
 
 def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -101,7 +141,7 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
             [r["confidence"] for r in gold], [r["predicted"] == r["label"] for r in gold]
         )
     out["fx"] = sum(r["confidence"] for r in records) / len(records)
-    for name in PER_EXAMPLE + EXTRA:
+    for name in KNOWN:
         vals = [r[name] for r in records if r.get(name) is not None]
         if vals:
             out[name] = sum(vals) / len(vals)
@@ -138,9 +178,13 @@ def evaluate_methods(
         from ..models.mlm import load_mlm
 
         settings["mlm"] = mlm = load_mlm(mlm)
+    if isinstance(settings.get("index"), (str, Path)):  # load the DkNN index once
+        from ..dknn import DkNN
+
+        settings["index"] = DkNN.load(settings["index"])
     table: dict[str, dict[str, float]] = {}
     for name in methods:
-        method = get_method(name, **({"mlm": mlm} if name.startswith("marginalization") else {}))
+        method = method_by_name(name, mlm=mlm, index=settings.get("index"))
         run = JsonlRun(Path(out_dir) / f"{name}.jsonl") if out_dir else None
         records: list[dict[str, Any]] = list(run.records) if run else []
         chunks = run.pending_chunks(examples, chunk) if run else [examples[i : i + chunk] for i in range(0, len(examples), chunk)]

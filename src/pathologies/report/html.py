@@ -12,9 +12,10 @@ from typing import Any, Sequence
 
 from jinja2 import Environment, select_autoescape
 
+from ..attribution import method_by_name
 from ..engine import ScoringEngine
 from ..explain import as_examples, explain
-from ..metrics import METRICS, evaluate_methods
+from ..metrics import METRICS, PER_EXAMPLE, evaluate_methods
 from ..models import TorchClassifier
 from ..reduction import reduce_inputs, summarize
 from ..text import InputError
@@ -54,17 +55,32 @@ def model_section(
     n_show: int = 5,
     n_metrics: int | None = None,
     show_progress: bool = False,
+    metrics: Sequence[str] | None = None,
+    mlm=None,
+    index=None,
 ) -> ModelSection:
-    """Compute the metric table, heatmaps, reduction paths and figures for one model."""
+    """Compute the metric table, heatmaps, reduction paths and figures for one model.
+
+    ``metrics``: default the removal metrics, IoT and the neutral-word score (where the data
+    has word tags), AUC_rep with a masked LM ``mlm``, DkNN credibility with an ``index``;
+    with an index the reduction summary also gives the credibility of the reduced inputs.
+    """
     examples = [model.fit_to_limit(ex) for ex in as_examples(examples)]
     if not methods:
         raise InputError("the report needs at least one attribution method")
     engine = ScoringEngine(model)
     subset = examples[:n_metrics] if n_metrics else examples
-    table = evaluate_methods(model, subset, methods, show_progress=show_progress)
+    if metrics is None:
+        metrics = list(PER_EXAMPLE) + ["iot", "neutral"] + (["auc_rep"] if mlm else []) + (["dknn"] if index else [])
+    if isinstance(index, (str, Path)):
+        from ..dknn import DkNN
+
+        index = DkNN.load(index)
+    table = evaluate_methods(model, subset, methods, metrics=metrics, show_progress=show_progress, mlm=mlm, index=index)
     section = ModelSection(name=name, table=table)
     shown = examples[:n_show]
-    per_method = {m: explain(model, shown, m, engine=engine) for m in methods}
+    objects = {m: method_by_name(m, mlm=mlm, index=index) for m in methods}
+    per_method = {m: explain(model, shown, objects[m], engine=engine) for m in methods}
     labels = model.labels
     for i, ex in enumerate(shown):
         first = per_method[methods[0]][i]
@@ -91,11 +107,17 @@ def model_section(
                 "random": " ".join(r.random_baseline["words"]) if r.random_baseline else "",
             }
         )
-    section.reduction_summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summarize(reductions).items() if k != "reduced_length_histogram"}
+    summary = {k: v for k, v in summarize(reductions).items() if k != "reduced_length_histogram"}
+    if index is not None and getattr(index, "calibration_", None) is not None:
+        before = index.predict(model, subset, engine).credibility
+        after = index.predict(model, [ex.with_words(r.final) for ex, r in zip(subset, reductions)], engine).credibility
+        summary["mean_credibility_original"] = float(before.mean())
+        summary["mean_credibility_reduced"] = float(after.mean())
+    section.reduction_summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
     section.figures["lengths"] = figures.length_histogram(
         [len(r.original) for r in reductions], [len(r.final) for r in reductions], f"{name}: input reduction (gradient, greedy)"
     )
-    atts = explain(model, subset, methods[0], engine=engine)
+    atts = explain(model, subset, objects[methods[0]], engine=engine)
     curves = figures.confidence_after_removal(
         model, subset, [a.scores for a in atts], [a.target for a in atts], engine
     )
@@ -184,11 +206,27 @@ def write_report(
     title: str = "pathologies report",
     subtitle: str = "",
     show_progress: bool = False,
+    metrics: Sequence[str] | None = None,
+    mlm=None,
+    indexes: Sequence[Any] | None = None,
 ) -> Path:
-    """Compute every section (one per model; two models = a side-by-side comparison) and write the file."""
+    """Compute every section (one per model; two models = a side-by-side comparison) and write the file.
+
+    ``indexes``: a DkNN index per model (or None), in the order of ``models``.
+    """
+    indexes = list(indexes) if indexes else [None] * len(models)
+    if len(indexes) != len(models):
+        raise InputError(f"{len(indexes)} DkNN index(es) for {len(models)} model(s): give one per model")
+    if isinstance(mlm, str):
+        from ..models.mlm import load_mlm
+
+        mlm = load_mlm(mlm)
     sections = [
-        model_section(name, m, examples, methods, n_show=n_show, n_metrics=n_metrics, show_progress=show_progress)
-        for name, m in models
+        model_section(
+            name, m, examples, methods, n_show=n_show, n_metrics=n_metrics, show_progress=show_progress,
+            metrics=metrics, mlm=mlm, index=idx,
+        )
+        for (name, m), idx in zip(models, indexes)
     ]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
