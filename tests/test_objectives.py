@@ -96,3 +96,16 @@ def test_objective_factory():
     assert (pct.alpha, pct.tau) == (0.1, 0.7)
     with pytest.raises(ValueError, match="unknown objective"):
         objective_loss("magic", model, TRAIN, TrainConfig())
+
+
+def test_entropy_reduces_a_seeded_sample_and_shares_the_reductions(tmp_path):
+    model = make_bow()
+    shared = tmp_path / "reductions.jsonl"
+    config = TrainConfig(seed=3)
+    ent = objective_loss("entropy", model, TRAIN, config, reduce_limit=2, reductions=shared, show_progress=False)
+    uids = {ex.uid for ex in ent.reduced}
+    assert 1 <= len(uids) <= 2 and uids <= {ex.uid for ex in TRAIN}
+    assert len(shared.read_text().splitlines()) == 2  # only the sample was reduced
+    again = objective_loss("random-entropy", model, TRAIN, config, reduce_limit=2, reductions=shared, show_progress=False)
+    assert {ex.uid for ex in again.reduced} == uids  # same sample, reductions reused
+    assert sorted(map(len, (ex.words for ex in again.reduced))) == sorted(map(len, (ex.words for ex in ent.reduced)))

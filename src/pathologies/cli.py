@@ -77,6 +77,12 @@ def train(
     ),
     lam: float = typer.Option(1e-3, "--lam", help="entropy: weight λ of the entropy on reduced examples."),
     reduce_beam: int = typer.Option(5, "--reduce-beam", help="entropy: beam size of the input reduction."),
+    reduce_limit: Optional[int] = typer.Option(
+        None, "--reduce-limit", help="entropy: reduce only a seeded random sample of N training examples."
+    ),
+    reductions: Optional[Path] = typer.Option(
+        None, "--reductions", help="entropy: JSON-lines file of reductions to write or reuse (default: OUT/reduced_train.jsonl)."
+    ),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="pct: weight α (default 0.1 TextCNN/BiLSTM, 0.15 HF)."),
     tau: Optional[float] = typer.Option(None, "--tau", help="pct: temperature τ (default 0.7 TextCNN/BiLSTM, 0.15 HF)."),
     share: float = typer.Option(0.10, "--share", help="pct: share p of important / unimportant words."),
@@ -104,7 +110,7 @@ def train(
             eval_split=eval_split,
             device=_device(device),
             objective=objective,
-            **_objective_settings(objective, lam, reduce_beam, alpha, tau, share),
+            **_objective_settings(objective, lam, reduce_beam, alpha, tau, share, reduce_limit, reductions),
         )
     except InputError as err:
         _fail(str(err))
@@ -114,9 +120,9 @@ def train(
     )
 
 
-def _objective_settings(objective, lam, beam, alpha, tau, share) -> dict:
+def _objective_settings(objective, lam, beam, alpha, tau, share, reduce_limit=None, reductions=None) -> dict:
     if objective in ("entropy", "random-entropy"):
-        return {"lam": lam, "beam": beam}
+        return {"lam": lam, "beam": beam, "reduce_limit": reduce_limit, "reductions": reductions}
     if objective == "pct":
         return {"alpha": alpha, "tau": tau, "share": share}
     return {}

@@ -249,7 +249,8 @@ def train_model(
         eval_accuracy=history[-1]["eval_accuracy"],
         history=history,
         seconds=round(time.perf_counter() - start, 1),
-        config={**asdict(config), "objective": objective, **objective_settings},
+        config={**asdict(config), "objective": objective,
+                **{k: str(v) if isinstance(v, Path) else v for k, v in objective_settings.items()}},
         out_dir=str(out_dir) if out_dir else None,
     )
     if out_dir is not None:
@@ -273,9 +274,17 @@ def objective_loss(
     alpha: float | None = None,
     tau: float | None = None,
     share: float = 0.10,
+    reduce_limit: int | None = None,
+    reductions: str | Path | None = None,
     show_progress: bool = True,
 ) -> ExtraLoss | None:
-    """The extra loss of an objective (None for plain cross-entropy)."""
+    """The extra loss of an objective (None for plain cross-entropy).
+
+    Entropy objectives: ``reduce_limit`` reduces only a seeded random sample of that many
+    training examples (input reduction is the expensive part); ``reductions`` names the
+    JSON-lines file of reductions to write or reuse (default ``<out_dir>/reduced_train.jsonl``;
+    ``entropy`` and ``random-entropy`` runs can share one).
+    """
     from .objectives import PCT_DEFAULTS, EntropyRegularizer, PCTLoss, reduced_training_examples
 
     if objective not in OBJECTIVES:
@@ -285,12 +294,15 @@ def objective_loss(
     if objective == "pct":
         a, t = PCT_DEFAULTS.get(model.family, PCT_DEFAULTS["hf"])
         return PCTLoss(alpha if alpha is not None else a, tau if tau is not None else t, share)
-    cache = None
-    if out_dir is not None:
+    cache = str(reductions) if reductions is not None else None
+    if cache is None and out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         cache = str(Path(out_dir) / "reduced_train.jsonl")
+    to_reduce = list(train)
+    if reduce_limit is not None and reduce_limit < len(to_reduce):
+        to_reduce = random.Random(config.seed).sample(to_reduce, reduce_limit)
     reduced = reduced_training_examples(
-        model, train, cache=cache, beam=beam, random_removal=objective == "random-entropy",
+        model, to_reduce, cache=cache, beam=beam, random_removal=objective == "random-entropy",
         seed=config.seed, show_progress=show_progress,
     )
     return EntropyRegularizer(reduced, lam=lam, batch_size=config.batch_size, seed=config.seed)
