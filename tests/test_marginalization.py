@@ -139,6 +139,15 @@ def test_adaptive_mode_bounds_contain_the_exact_score():
     assert sum(adaptive.candidates_evaluated(ex)) < len(CANDIDATES) * len(ex.words)
 
 
+
+def test_adaptive_mode_respects_max_candidates():
+    model, lm = make_bow(), FakeLM()
+    ex = Example(("the", "movie", "was", "not", "great", "fun"))
+    capped = Marginalization(lm, mode="adaptive", tol=0.0, first_round=2, growth=2, max_candidates=3)
+    att = explain(model, ex, capped)[0]
+    assert capped.candidates_evaluated(ex) == [3] * len(ex.words)
+    assert all(lo <= s <= hi for s, (lo, hi) in zip(att.scores, att.bounds))
+
 def test_joint_marginalization_of_one_word_equals_the_single_word_score():
     model, lm = make_bow(), FakeLM()
     ex = Example(("the", "movie", "was", "great"))
@@ -162,3 +171,26 @@ def test_likelihood_baselines():
 def test_marginalization_needs_a_masked_lm():
     with pytest.raises(InputError, match="needs a masked LM"):
         explain(make_bow(), "great", "marginalization")
+
+
+def test_masked_lm_training_loss_is_the_usual_loss_and_training_saves_a_loadable_model(tiny_mlm, tmp_path):
+    from pathologies.models.mlm import _masked_lm_loss, load_mlm, train_mlm
+
+    mlm, _ = tiny_mlm
+    tok = mlm.tokenizer
+    ids = tok([["the", "movie", "was", "great"], ["bad", "film"]], is_split_into_words=True, padding=True, return_tensors="pt")["input_ids"]
+    labels = torch.full_like(ids, -100)
+    labels[0, 2], labels[1, 1] = ids[0, 2], ids[1, 1]
+    mlm.model.eval()
+    with torch.no_grad():
+        full = mlm.model(input_ids=ids, attention_mask=(ids != tok.pad_token_id).long(), labels=labels).loss
+        ours = _masked_lm_loss(mlm.model, ids, labels, tok.pad_token_id)
+    assert float(ours) == pytest.approx(float(full), rel=1e-5)
+    mlm.model.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    texts = [["the", "movie", "was", "great"], ["bad", "film"], ["great", "fun"]] * 4
+    logs = []
+    train_mlm(texts, tmp_path / "out", base=str(tmp_path / "base"), steps=4, batch_size=4, log=logs.append, log_every=2, show_progress=False)
+    assert [line.split(":")[0] for line in logs] == ["step 2/4", "step 4/4"]
+    again = load_mlm(str(tmp_path / "out"))
+    assert again.distributions(Example(("the", "movie")), [1])[0].probs.sum() == pytest.approx(1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import sys
 import warnings
 from pathlib import Path
@@ -400,6 +401,7 @@ def train_mlm_command(
     base: Optional[str] = typer.Option(None, "--base", help="Encoder or masked LM to start from (default: offline all-MiniLM-L6-v2)."),
     steps: int = typer.Option(2000, help="Optimizer steps."),
     batch_size: int = typer.Option(32, help="Sequences per step."),
+    max_tokens: int = typer.Option(64, help="Word pieces per sequence (longer text is cut)."),
     seed: int = typer.Option(13, help="Seed."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
@@ -415,12 +417,16 @@ def train_mlm_command(
         for name in [t.strip() for t in texts.split(",") if t.strip()]:
             dname, split = names.get(name, (name, "train"))
             corpus += [ex.words for ex in load_dataset(dname, split, data_dir=data_dir)]
-        mlm = train_mlm(corpus, out, base=base, steps=steps, batch_size=batch_size, seed=seed, log=console.print)
+        start = time.perf_counter()
+        mlm = train_mlm(corpus, out, base=base, steps=steps, batch_size=batch_size, max_tokens=max_tokens, seed=seed,
+                        log=lambda line: print(line, flush=True))
+        seconds = round(time.perf_counter() - start, 1)
         dev = load_dataset("sst5", "dev", data_dir=data_dir).examples
         acc = masked_accuracy(mlm, dev)
     except InputError as err:
         _fail(str(err))
-    (out / "mlm_metrics.json").write_text(json.dumps({"sst_dev": acc, "texts": texts, "steps": steps, "seed": seed}, indent=2))
+    settings = {"texts": texts, "base": base, "steps": steps, "batch_size": batch_size, "max_tokens": max_tokens, "seed": seed}
+    (out / "mlm_metrics.json").write_text(json.dumps({"sst_dev": acc, **settings, "train_seconds": seconds}, indent=2))
     console.print(f"masked-word accuracy on SST dev: top-1 {acc['top1']:.3f}, top-5 {acc['top5']:.3f} ({acc['words']} words); saved to {out}")
 
 

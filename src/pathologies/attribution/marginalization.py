@@ -92,6 +92,10 @@ class Marginalization(AttributionMethod):
             n = min(n, self.max_candidates)
         return max(1, min(n, len(dist.words)))
 
+    def _cap(self, dist: WordDistribution) -> int:
+        """The most candidates the adaptive mode evaluates (``max_candidates``, else all)."""
+        return min(len(dist.words), self.max_candidates) if self.max_candidates else len(dist.words)
+
     def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
         from ..engine import ScoringEngine
 
@@ -108,7 +112,7 @@ class Marginalization(AttributionMethod):
         while pending:
             variants, owners = [], []
             for w in pending:
-                stop = self._limit(w.dist) if self.mode != "adaptive" else min(len(w.dist.words), w.evaluated + round_size)
+                stop = self._limit(w.dist) if self.mode != "adaptive" else min(self._cap(w.dist), w.evaluated + round_size)
                 ex = examples[w.example]
                 for c in range(w.evaluated, stop):
                     variants.append(ex.with_words(ex.words[: w.position] + (w.dist.words[c],) + ex.words[w.position + 1 :]))
@@ -121,7 +125,7 @@ class Marginalization(AttributionMethod):
                 w.mass += q
             if self.mode != "adaptive":
                 break
-            pending = [w for w in pending if 1.0 - w.mass > self.tol and w.evaluated < len(w.dist.words)]
+            pending = [w for w in pending if 1.0 - w.mass > self.tol and w.evaluated < self._cap(w.dist)]
             round_size *= self.growth
         out: list[list[float]] = [[0.0] * len(ex.words) for ex in examples]
         bounds: list[list[tuple[float, float]]] = [[(0.0, 0.0)] * len(ex.words) for ex in examples]
