@@ -15,6 +15,7 @@ import argparse
 import json
 import platform
 import time
+from pathlib import Path
 
 import torch
 
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=872)
     parser.add_argument("--single-limit", type=int, default=50)
     parser.add_argument("--beam-limit", type=int, default=None, help="Beam-5 on the first N only.")
+    parser.add_argument("--modes", default="greedy,beam5", help="greedy, beam5 or both; others kept from --out.")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     model = load_classifier(args.model)
@@ -65,13 +67,18 @@ def main() -> None:
     # File order (the loader shuffles SST, whose files are sorted by sentiment), so that "the
     # first N" are the same sentences as in TextAttack's run (textattack_feng.py).
     examples = sorted(examples, key=lambda ex: int(ex.uid.rsplit(":", 1)[1]))[: args.limit]
+    old = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
     results = {
+        **old,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
         "model": args.model,
         "data": args.data,
     }
     for beam in (1, 5):
         key = "greedy" if beam == 1 else "beam5"
+        if key not in args.modes.split(","):
+            continue
+        results[f"{key}_measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         subset = examples if beam == 1 or not args.beam_limit else examples[: args.beam_limit]
         results[key] = run(model, subset, beam)
         print(key, json.dumps(results[key]), flush=True)

@@ -151,7 +151,7 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
 def evaluate_methods(
     model: TorchClassifier,
     examples: Sequence[Example],
-    methods: Sequence[str],
+    methods: Sequence[str | AttributionMethod],
     *,
     out_dir: str | None = None,
     metrics: Sequence[str] = PER_EXAMPLE,
@@ -183,8 +183,11 @@ def evaluate_methods(
 
         settings["index"] = DkNN.load(settings["index"])
     table: dict[str, dict[str, float]] = {}
-    for name in methods:
-        method = method_by_name(name, mlm=mlm, index=settings.get("index"))
+    for entry in methods:
+        if isinstance(entry, AttributionMethod):  # a method object with its own settings
+            method, name = entry, entry.name
+        else:
+            method, name = method_by_name(entry, mlm=mlm, index=settings.get("index")), entry
         run = JsonlRun(Path(out_dir) / f"{name}.jsonl") if out_dir else None
         records: list[dict[str, Any]] = list(run.records) if run else []
         chunks = run.pending_chunks(examples, chunk) if run else [examples[i : i + chunk] for i in range(0, len(examples), chunk)]
