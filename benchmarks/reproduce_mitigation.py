@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--families", default="textcnn,bilstm")
     ap.add_argument("--data", default="sst2")
     ap.add_argument("--seeds", default="13")
-    ap.add_argument("--objectives", default="ce,entropy,random-entropy,pct")
+    ap.add_argument("--objectives", default="ce;entropy;random-entropy;pct", help="';'-separated, e.g. 'entropy:lam=1;pct:alpha=1'")
     ap.add_argument("--finetune-epochs", type=int, default=1)
     ap.add_argument("--reduce-limit", type=int, default=2000, help="training examples reduced for the entropy objectives")
     ap.add_argument("--reduce-beam", type=int, default=5)
@@ -87,16 +87,19 @@ def main() -> None:
                     base = trained(family, data, root / f"{family}-{data}-s{seed}-base", TrainConfig(seed=seed, limit=args.train_limit, **SCRATCH[family]))
                 runs = {"base": base}
                 batch = SCRATCH[family]["batch_size"]
-                for objective in args.objectives.split(","):
-                    settings = {}
+                for spec in args.objectives.split(";"):
+                    # "entropy" or, with settings, "entropy:lam=1" (the run is named after the spec)
+                    objective, _, extra = spec.partition(":")
+                    settings = {k: float(v) for k, v in (kv.split("=") for kv in filter(None, extra.split(",")))}
                     if objective in ("entropy", "random-entropy"):
-                        settings = dict(beam=args.reduce_beam, reduce_limit=args.reduce_limit,
+                        settings |= dict(beam=args.reduce_beam, reduce_limit=args.reduce_limit,
                                         reductions=root / f"{family}-{data}-s{seed}-reductions.jsonl")
                     config = TrainConfig(seed=seed, epochs=args.finetune_epochs, batch_size=batch, limit=args.train_limit)
                     start = time.perf_counter()
-                    path = trained(str(base), data, root / f"{family}-{data}-s{seed}-{objective}", config, objective, **settings)
-                    runs[objective] = path
-                    print(f"   {objective}: {time.perf_counter() - start:.0f} s", flush=True)
+                    name = spec.replace(":", "-").replace("=", "").replace(",", "-")
+                    path = trained(str(base), data, root / f"{family}-{data}-s{seed}-{name}", config, objective, **settings)
+                    runs[spec] = path
+                    print(f"   {spec}: {time.perf_counter() - start:.0f} s", flush=True)
                 for name, path in runs.items():
                     key = f"{family}/{data}/seed{seed}/{name}"
                     if key in rows:

@@ -50,3 +50,27 @@ def test_same_seed_same_weights():
         fit(model, data, data, TrainConfig(epochs=2, batch_size=2, seed=3), log=lambda s: None, show_progress=False)
         runs.append([p.detach().clone() for p in model.module.parameters()])
     assert all((a == b).all() for a, b in zip(*runs))
+
+
+def test_compare_cli_prints_each_metric_once_and_writes_the_comparison_report(tmp_path):
+    import torch
+    from typer.testing import CliRunner
+
+    from pathologies.cli import app
+
+    vocab = ["<pad>", "<unk>", "<sep>", "the", "good", "bad", "film", "fun", "dull"]
+    for seed, name in ((0, "before"), (1, "after")):
+        torch.manual_seed(seed)
+        TextCNN.create(["negative", "positive"], vocab, glove=False, dim=8, filters=4).save(tmp_path / name)
+    rows = [("the good film", 1), ("bad dull film", 0), ("fun good fun", 1), ("the bad film", 0)]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "label": y}) for t, y in rows))
+    report = tmp_path / "cmp.html"
+    result = CliRunner().invoke(
+        app, ["compare", str(tmp_path / "before"), str(tmp_path / "after"), "--data", str(data), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    for metric in ("accuracy", "comprehensiveness", "ur", "u_var", "reduced_length", "random_confidence"):
+        assert sum(line.split("│")[1].strip() == metric for line in result.output.splitlines() if "│" in line) == 1, metric
+    html = report.read_text()
+    assert "(comparison)" in html and html.count("data:image/png;base64,") == 6

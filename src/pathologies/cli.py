@@ -362,9 +362,8 @@ def compare(
     """Two models side by side: accuracy, F(X), Comp, Suff, IR#, UR#, I-Var, U-Var, reduced length."""
     from rich.table import Table
 
-    from .metrics import METRICS, evaluate_methods
+    from .metrics import METRICS, PER_EXAMPLE, evaluate_methods
     from .models import load_classifier
-    from .reduction import reduce_inputs, summarize
 
     _offline_defaults()
     _show_warnings()
@@ -373,11 +372,7 @@ def compare(
         rows: dict[str, dict[str, float]] = {}
         for path in (before, after):
             clf = load_classifier(path)
-            row = evaluate_methods(clf, examples, [method])[method]
-            red = summarize(reduce_inputs(clf, examples))
-            row["reduced_length"] = red["mean_reduced_length"]
-            row["reduced_confidence"] = red["mean_confidence_reduced"]
-            rows[path] = row
+            rows[path] = evaluate_methods(clf, examples, [method], metrics=list(PER_EXAMPLE) + ["reduction"])[method]
         if report_out is not None:
             from .report.html import write_report
 
@@ -386,7 +381,7 @@ def compare(
     except InputError as err:
         _fail(str(err))
     view = Table("metric", "before", "after", title=f"{data}, {len(examples)} examples, method {method}")
-    keys = [k for k in METRICS if k in rows[before]] + ["reduced_length", "reduced_confidence"]
+    keys = [k for k in METRICS if k in rows[before]]
     for k in keys:
         view.add_row(k, *[f"{rows[p][k]:.4f}" for p in (before, after)])
     console.print(view)

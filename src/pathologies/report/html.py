@@ -134,12 +134,12 @@ TEMPLATE = """<!doctype html>
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.5em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-.cols { display: grid; grid-template-columns: repeat({{ sections|length }}, 1fr); gap: 1.5em; }
+.cols { display: grid; grid-template-columns: repeat({{ sections|length }}, minmax(0, 1fr)); gap: 1.5em; }
 table.metrics { border-collapse: collapse; font-size: 0.9em; }
 table.metrics td, table.metrics th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 table.metrics th:first-child, table.metrics td:first-child { text-align: left; }
 .heat { line-height: 2; margin: 0.2em 0; }
-.heat span.w { padding: 2px 3px; border-radius: 3px; margin-right: 2px; }
+.heat span.w { display: inline-block; padding: 0 3px; border-radius: 3px; margin-right: 2px; }  /* inline-block: long sentences wrap */
 .heat span.m { text-decoration: line-through; outline: 2px solid #333; }
 .method { display: inline-block; width: 11em; color: #555; font-size: 0.85em; }
 .conf { display: inline-block; width: 4em; color: #555; font-family: monospace; }
