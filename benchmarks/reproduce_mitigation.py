@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--data", default="sst2")
     ap.add_argument("--seeds", default="13")
     ap.add_argument("--objectives", default="ce;entropy;random-entropy;pct", help="';'-separated, e.g. 'entropy:lam=1;pct:alpha=1'")
+    ap.add_argument("--from-scratch", action="store_true", help="train each objective from scratch instead of fine-tuning")
     ap.add_argument("--finetune-epochs", type=int, default=1)
     ap.add_argument("--reduce-limit", type=int, default=2000, help="training examples reduced for the entropy objectives")
     ap.add_argument("--reduce-beam", type=int, default=5)
@@ -95,9 +96,13 @@ def main() -> None:
                         settings |= dict(beam=args.reduce_beam, reduce_limit=args.reduce_limit,
                                         reductions=root / f"{family}-{data}-s{seed}-reductions.jsonl")
                     config = TrainConfig(seed=seed, epochs=args.finetune_epochs, batch_size=batch, limit=args.train_limit)
+                    start_from = str(base)
+                    if args.from_scratch:  # the objective from the first epoch, as long as the plain model
+                        config = TrainConfig(seed=seed, limit=args.train_limit, **SCRATCH[family])
+                        start_from, spec = family, f"{spec}:scratch" if ":" not in spec else f"{spec},scratch"
                     start = time.perf_counter()
                     name = spec.replace(":", "-").replace("=", "").replace(",", "-")
-                    path = trained(str(base), data, root / f"{family}-{data}-s{seed}-{name}", config, objective, **settings)
+                    path = trained(start_from, data, root / f"{family}-{data}-s{seed}-{name}", config, objective, **settings)
                     runs[spec] = path
                     print(f"   {spec}: {time.perf_counter() - start:.0f} s", flush=True)
                 for name, path in runs.items():
