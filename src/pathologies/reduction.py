@@ -20,7 +20,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from .attribution import AttributionMethod, get_method
+from .attribution import AttributionMethod, PerturbationMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
 from .text import Example, InputError
@@ -128,20 +128,15 @@ class InputReducer:
         self.min_words = max(1, min_words)
         self.engine = engine or ScoringEngine(model)
         self.random_seed = random_seed
+        # Greedy search whose importance pass also gives the probabilities (gradients): fused.
+        own_attribute = type(self.method).attribute is not AttributionMethod.attribute
+        self._fused = beam == 1 and own_attribute and not isinstance(self.method, PerturbationMethod)
 
     def _tries(self) -> int:
         return 1 if self.beam == 1 else self.k
 
     def _width(self, length: int) -> int:
         return 1 if self.beam == 1 else beam_size(self.beam, length)
-
-    @property
-    def _fused(self) -> bool:
-        """Greedy search whose importance pass also gives the probabilities (gradients)."""
-        from .attribution import PerturbationMethod
-
-        own_attribute = type(self.method).attribute is not AttributionMethod.attribute
-        return self.beam == 1 and own_attribute and not isinstance(self.method, PerturbationMethod)
 
     def _check(self, variants: list[Example], targets: list[int]) -> tuple[Any, list[list[float]] | None]:
         """Probabilities of the variants and, when fused, their importance scores."""
@@ -222,8 +217,6 @@ class InputReducer:
 
     def _importance_cost(self, example: Example) -> int:
         """Model rows the importance method spends on one state (for the calls count)."""
-        from .attribution import PerturbationMethod
-
         if isinstance(self.method, PerturbationMethod):
             return len(self.method.variants(example))
         return 1

@@ -88,12 +88,10 @@ class Marginalization(AttributionMethod):
             n = self.top_n
         else:
             n = int((dist.probs >= self.sigma).sum())
-        if self.max_candidates:
-            n = min(n, self.max_candidates)
-        return max(1, min(n, len(dist.words)))
+        return max(1, min(n, self._cap(dist)))
 
     def _cap(self, dist: WordDistribution) -> int:
-        """The most candidates the adaptive mode evaluates (``max_candidates``, else all)."""
+        """The most candidates any mode evaluates (``max_candidates``, else all)."""
         return min(len(dist.words), self.max_candidates) if self.max_candidates else len(dist.words)
 
     def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
