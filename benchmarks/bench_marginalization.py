@@ -25,7 +25,7 @@ Sections, chosen with ``--tables`` (any subset, always run in this order):
          same test sentences: erasure-zero and marginalization with each likelihood: the
          masked LM, the fine-tuned masked LM (``--mlm-finetuned``), uniform and prior. The
          uniform and prior likelihoods give every word (nearly) the same weight, so they
-         use a stratified sampling estimator (see ``SampledLM``), not truncation.
+         use the adaptive mode (exact head + stratified sample of the tail), not truncation.
 
 One JSON (``--out``) holds everything; it is rewritten after each setting / method, so a
 partial run leaves its results. ``--merge`` keeps the sections already in that file.
@@ -48,7 +48,6 @@ import resource
 import statistics
 import subprocess
 import time
-import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -68,11 +67,10 @@ from pathologies.models.mlm import MaskedWordModel, PriorLM, UniformLM, WordDist
 SECTIONS = ("3", "speed", "2", "iot")
 DEFAULT_T3 = (
     "sigma=1e-5;sigma=1e-4;sigma=1e-3;top-n=100;top-n=1000;"
-    "adaptive;adaptive:tol=0.05;adaptive:tol=0.01;"
-    "adaptive:growth=2;adaptive:tol=0.05,growth=2;adaptive:tol=0.1,growth=2;adaptive:tol=0.2,growth=2;"
-    "adaptive:first_round=8,growth=2"
+    "adaptive;adaptive:tol=0.2;adaptive:tol=0.05;adaptive:head=16,max_draws=256;adaptive:seed=1;adaptive:seed=2"
 )
-ADAPTIVE_KEYS = {"tol": float, "first_round": int, "growth": int, "max_candidates": int}
+ADAPTIVE_KEYS = {"head": int, "draws": int, "tol": float, "growth": int, "max_draws": int, "seed": int,
+                 "max_candidates": int}
 PEARSON_TARGET, ROWS_TARGET = 0.999, 10.0
 
 
@@ -172,76 +170,6 @@ class TimedLM(MaskedWordModel):
         return out
 
 
-class SampledLM(MaskedWordModel):
-    """A stratified sample of a likelihood's candidates whose weights make eq. 4 unbiased.
-
-    The ``head`` most likely words are kept with their own likelihood q; the rest (mass
-    R = 1 - head mass) is represented by ``k`` words drawn from the tail: without replacement
-    when the tail is uniform (the uniform likelihood), else with replacement in proportion
-    to q. Each draw gets weight R / k (repeated draws add up), so with ``sigma = 0``
-    marginalization computes  Σ_head q p(y|c) + R · mean_draws p(y|c),  an unbiased estimate
-    of Σ_c q p(y|c) over the whole vocabulary. Draws are seeded by (seed, sentence, position).
-    ``meta`` keeps what the standard error needs.
-    """
-
-    def __init__(self, base: MaskedWordModel, head: int, k: int, seed: int = 0):
-        self.base, self.head, self.k, self.seed = base, head, k, seed
-        self.name = f"{getattr(base, 'name', 'lm')}-sampled"
-        self.meta: dict[tuple, dict] = {}
-
-    def distributions(self, example, positions):
-        out = []
-        for pos, d in zip(positions, self.base.distributions(example, positions)):
-            key = f"{self.seed}:{' '.join(example.words)}:{pos}"
-            gen = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-            h = min(self.head, len(d.words))
-            weights: dict[int, float] = {c: float(d.probs[c]) for c in range(h)}
-            tail = d.probs[h:]
-            rest = max(0.0, 1.0 - float(d.probs[:h].sum()))
-            draws: list[int] = []
-            uniform_tail = len(tail) > 0 and float(tail.max() - tail.min()) <= 1e-12 * float(tail.max())
-            if len(tail) and rest > 0 and self.k:
-                if uniform_tail:
-                    draws = (h + torch.randperm(len(tail), generator=gen)[: self.k]).tolist()
-                else:
-                    draws = (h + torch.multinomial(tail, self.k, replacement=True, generator=gen)).tolist()
-                for c in draws:
-                    weights[c] = weights.get(c, 0.0) + rest / len(draws)
-            order = sorted(weights, key=lambda c: -weights[c])
-            probs = torch.tensor([weights[c] for c in order], dtype=torch.float64)
-            out.append(WordDistribution([d.words[c] for c in order], probs / probs.sum()))
-            self.meta[(example.key(), pos)] = {
-                "draws": [d.words[c] for c in draws], "rest": rest, "population": len(tail),
-                "without_replacement": uniform_tail,
-            }
-        return out
-
-
-def sampling_errors(lm: SampledLM, engine: ScoringEngine, examples, targets, scores) -> list[dict]:
-    """Per word: the standard error of the sampled part of p(y | x_-i), from the draws' p values.
-
-    The draws' rows are in the engine's cache (the marginalization just computed them).
-    """
-    out = []
-    for ex, t, sc in zip(examples, targets, scores):
-        p_full = float(engine.probabilities([ex])[0, t])
-        for pos in range(len(ex.words)):
-            m = lm.meta.pop((ex.key(), pos), None)
-            if not m or len(m["draws"]) < 2:
-                continue
-            variants = [ex.with_words(ex.words[:pos] + (w,) + ex.words[pos + 1 :]) for w in m["draws"]]
-            p = engine.probabilities(variants)[:, t].double().numpy()
-            n = len(p)
-            fpc = (1 - n / m["population"]) if m["without_replacement"] and m["population"] > 1 else 1.0
-            se = m["rest"] * math.sqrt(max(fpc, 0.0) * p.var(ddof=1) / n)
-            # p(y | x_-i) from the score: invert the weight of evidence (log2 odds difference).
-            lo_full = math.log2(min(max(p_full, EPS), 1 - EPS) / (1 - min(max(p_full, EPS), 1 - EPS)))
-            odds = 2 ** (lo_full - sc[pos])
-            p_hat = min(max(odds / (1 + odds), EPS), 1 - EPS)
-            out.append({"se_p": se, "se_bits": se / (p_hat * (1 - p_hat) * math.log(2))})
-    return out
-
-
 # --- running one marginalization setting --------------------------------------------------
 def run_marginalization(clf, lm: MaskedWordModel, examples, targets, kw: dict, engine: ScoringEngine,
                         chunk: int, label: str, on_chunk=None) -> dict:
@@ -262,10 +190,12 @@ def run_marginalization(clf, lm: MaskedWordModel, examples, targets, kw: dict, e
                 f"{time.perf_counter() - start:.1f} s, {engine.stats.computed - before['rows_computed']} rows")
     seconds = time.perf_counter() - start
     counts = [method.candidates_evaluated(ex) for ex in examples]
-    bounds = [method.score_bounds(ex) for ex in examples]
+    adaptive = kw.get("mode") == "adaptive"
+    bounds = [method.score_bounds(ex) for ex in examples] if adaptive else None
+    errors = [method.score_errors(ex) for ex in examples] if adaptive else None
     per_word = flat(counts)
     return {
-        "scores": scores, "counts": counts, "bounds": bounds if kw.get("mode") == "adaptive" else None,
+        "scores": scores, "counts": counts, "bounds": bounds, "errors": errors,
         "summary": {
             "settings": {k: v for k, v in method.settings().items() if k != "mlm"},
             "seconds": round(seconds, 2),
@@ -276,6 +206,7 @@ def run_marginalization(clf, lm: MaskedWordModel, examples, targets, kw: dict, e
             **engine_stats(engine, before),
             "rows_per_s": round((engine.stats.computed - before["rows_computed"]) / seconds, 1) if seconds else None,
             "peak_rss_mib": peak_mib(),
+            **({"mean_se_bits": r4(statistics.mean(flat(errors))), "max_se_bits": r4(max(flat(errors)))} if adaptive else {}),
         },
     }
 
@@ -548,10 +479,8 @@ def iot_section(args, clf, mlm, results: dict, save, memo: dict) -> None:
     sub, sub_t = [exs[i] for i in keep], [targets[i] for i in keep]
     m_label, m_kw = parse_setting(args.marginalization)
     estimator = (
-        f"stratified sample: the {args.prior_head} most likely words exactly (prior only; uniform has no head), plus "
-        f"{args.sample_k} words drawn from the rest (uniform: without replacement; prior: with replacement in "
-        f"proportion to q), each draw weighted by (1 - head mass) / k; marginalized with sigma = 0 over that "
-        f"weighted set, which is an unbiased estimate of eq. 4 over the whole vocabulary. Seed {args.seed}."
+        f"the adaptive mode of {m_label!r} with head = {args.prior_head} (prior) or 0 (uniform): the most likely "
+        f"words exactly, the rest from a stratified sample drawn in proportion to q (unbiased). Seed {args.seed}."
     )
     sec: dict = {
         "sentences": len(sub), "words": sum(len(e.words) for e in sub),
@@ -607,22 +536,12 @@ def iot_section(args, clf, mlm, results: dict, save, memo: dict) -> None:
         ("uniform", UniformLM(vocab), 0),
         ("prior", PriorLM([e.words for e in train]), args.prior_head),
     ):
-        lm = SampledLM(base, head=head, k=args.sample_k, seed=args.seed)
-        engine = ScoringEngine(clf)
-        errors: list[dict] = []
-        run = run_marginalization(
-            clf, lm, sub, sub_t, {"mode": "sigma", "sigma": 0.0}, engine, args.chunk, label,
-            on_chunk=lambda part, tp, sc: errors.extend(sampling_errors(lm, engine, part, tp, sc)),
-        )
-        se_p = sorted(e["se_p"] for e in errors)
-        se_b = sorted(e["se_bits"] for e in errors)
+        kw = with_cap({**m_kw, "mode": "adaptive", "head": head, "seed": args.seed}, args.max_candidates)
+        run = run_marginalization(clf, base, sub, sub_t, kw, ScoringEngine(clf), args.chunk, label)
         extra = {
             "likelihood": f"{label}: {len(base.words)} words"
             + (" (the masked LM's whole-word vocabulary)" if label == "uniform" else " (SST-2 train word frequencies, lowercased)"),
-            "head": head, "k": args.sample_k, "marginalization": run["summary"],
-            "sampling_se_p_mean": r4(sum(se_p) / len(se_p)) if se_p else None,
-            "sampling_se_p_median": r4(statistics.median(se_p)) if se_p else None,
-            "sampling_se_bits_median": r4(statistics.median(se_b)) if se_b else None,
+            "head": head, "marginalization": run["summary"],
         }
         if label == "prior":
             extra["head_words"] = list(base.words[: min(head, 20)])
@@ -631,21 +550,17 @@ def iot_section(args, clf, mlm, results: dict, save, memo: dict) -> None:
 
 
 def planned_candidates(d: WordDistribution, kw: dict) -> int:
-    """Candidates a setting will evaluate for one word: it depends on the distribution only."""
+    """Candidates a setting will evaluate for one word (adaptive: at most this many)."""
     defaults = {k: v.default for k, v in inspect.signature(Marginalization.__init__).parameters.items()}
-    kw = {**{k: defaults[k] for k in ("sigma", "top_n", "tol", "first_round", "growth", "max_candidates")}, **kw}
+    kw = {**{k: defaults[k] for k in ("sigma", "top_n", "head", "max_draws", "max_candidates")}, **kw}
     V = len(d.probs)
     cap = min(V, kw["max_candidates"]) if kw["max_candidates"] else V
     if kw["mode"] == "sigma":
         return max(1, min(int((d.probs >= kw["sigma"]).sum()), cap))
     if kw["mode"] == "top-n":
         return max(1, min(kw["top_n"], cap))
-    cum, n, r = torch.cumsum(d.probs, 0), 0, kw["first_round"]
-    while True:  # the adaptive rounds: first_round, then times growth, until the rest is <= tol
-        n = min(cap, n + r)
-        if 1.0 - float(cum[n - 1]) <= kw["tol"] or n >= cap:
-            return n
-        r *= kw["growth"]
+    # Adaptive: how many draws a word needs depends on the classifier; count the most it may take.
+    return max(1, min(cap, kw["head"] + kw["max_draws"]))
 
 
 def plan(args, tables, clf, mlm) -> dict:
@@ -700,7 +615,9 @@ def plan(args, tables, clf, mlm) -> dict:
             pos = len(clf.labels) - 1
             sub = [e for e, t in zip(exs, targets) if e.tags is not None and e.label == t == pos]
             w = sum(len(e.words) for e in sub)
-            rows = {"uniform": len(sub) + w * args.sample_k, "prior (at most)": len(sub) + w * (args.prior_head + args.sample_k)}
+            draws = with_cap(m_kw, args.max_candidates)
+            rows = {"uniform (at most)": rows_for(sub, {**draws, "mode": "adaptive", "head": 0}, UniformLM(list(mlm.words))),
+                    "prior (at most)": len(sub) + w * (args.prior_head + draws.get("max_draws", 384))}
             if "2" not in tables:
                 rows[f"masked LM {m_label}"] = rows_for(sub, m_kw) + len(sub) + w
             if args.mlm_finetuned and Path(args.mlm_finetuned).is_dir():
@@ -758,7 +675,7 @@ def main() -> None:
     g.add_argument("--t3-max-words", type=int, default=10)
     g.add_argument("--reference-sigma", type=float, default=1e-6)
     g.add_argument("--full-vocab-limit", type=int, default=3, help="Sentences for full-vocabulary marginalization (0: skip).")
-    g.add_argument("--t3-settings", default=DEFAULT_T3, help="';'-separated: sigma=X, top-n=N, adaptive[:tol=..,growth=..,first_round=..].")
+    g.add_argument("--t3-settings", default=DEFAULT_T3, help="';'-separated: sigma=X, top-n=N, adaptive[:head=..,draws=..,tol=..,max_draws=..,growth=..,seed=..].")
     g.add_argument("--chunk-t3", type=int, default=5, help="Sentences per Marginalization call in table 3 (bounds memory).")
     g = p.add_argument_group("speed")
     g.add_argument("--speed-settings", default="sigma=1e-3;adaptive")
@@ -771,7 +688,6 @@ def main() -> None:
     g.add_argument("--methods", default="erasure-zero,erasure-unk,loo,gradient,marginalization")
     g.add_argument("--marginalization", default="adaptive", help="Setting for marginalization in table 2 and IoT.")
     g.add_argument("--chunk", type=int, default=10, help="Sentences per Marginalization call (bounds memory).")
-    g.add_argument("--sample-k", type=int, default=128, help="Uniform / prior: words drawn per position.")
     g.add_argument("--prior-head", type=int, default=128, help="Prior: most frequent words evaluated exactly.")
     args = p.parse_args()
     args.speed_batches = [int(x) for x in str(args.speed_batches).split(",") if x.strip()]

@@ -131,22 +131,57 @@ def test_adaptive_mode_bounds_contain_the_exact_score():
     model, lm = make_bow(), FakeLM()
     ex = Example(("the", "movie", "was", "not", "great", "fun"))
     exact = explain(model, ex, Marginalization(lm, sigma=0.0))[0]
-    adaptive = Marginalization(lm, mode="adaptive", tol=0.3, first_round=2, growth=2)
+    adaptive = Marginalization(lm, mode="adaptive", head=2, draws=2, max_draws=4, tol=0.0)
     att = explain(model, ex, adaptive)[0]
-    assert att.bounds is not None
+    assert att.bounds is not None and att.errors is not None
     for s, (lo, hi) in zip(exact.scores, att.bounds):
         assert lo - 1e-9 <= s <= hi + 1e-9
+    assert all(e >= 0 for e in att.errors)
     assert sum(adaptive.candidates_evaluated(ex)) < len(CANDIDATES) * len(ex.words)
 
+
+def test_adaptive_mode_is_exact_when_the_head_covers_the_vocabulary():
+    model, lm = make_bow(), FakeLM()
+    ex = Example(("the", "movie", "was", "not", "great", "fun"))
+    exact = explain(model, ex, Marginalization(lm, sigma=0.0))[0]
+    att = explain(model, ex, Marginalization(lm, mode="adaptive", head=len(CANDIDATES)))[0]
+    assert att.scores == pytest.approx(exact.scores, abs=1e-9)
+    assert att.errors == [0.0] * len(ex.words)
+
+
+def test_adaptive_sample_estimates_the_full_marginalization():
+    """Head + a likelihood-proportional sample of the tail: unbiased, so a big sample is close."""
+    model, lm = make_bow(), FakeLM()
+    ex = Example(("the", "movie", "was", "not", "great", "fun"))
+    exact = explain(model, ex, Marginalization(lm, sigma=0.0))[0]
+    big = explain(model, ex, Marginalization(lm, mode="adaptive", head=1, draws=2000, max_draws=2000))[0]
+    assert big.scores == pytest.approx(exact.scores, abs=0.02)
+    # Smaller samples: wrong by at most a few standard errors, and reproducible by seed.
+    small = Marginalization(lm, mode="adaptive", head=1, draws=3, max_draws=3, seed=5)
+    a = explain(model, ex, small)[0]
+    assert explain(model, ex, Marginalization(lm, mode="adaptive", head=1, draws=3, max_draws=3, seed=5))[0].scores == a.scores
+    for s, e, (lo, hi) in zip(exact.scores, a.errors, a.bounds):
+        assert lo - 1e-9 <= s <= hi + 1e-9
+
+
+def test_adaptive_mode_draws_more_only_where_the_error_is_above_tol():
+    model, lm = make_bow(), FakeLM()
+    ex = Example(("the", "movie", "was", "not", "great", "fun"))
+    loose = Marginalization(lm, mode="adaptive", head=1, draws=2, max_draws=64, tol=100.0)
+    tight = Marginalization(lm, mode="adaptive", head=1, draws=2, max_draws=64, tol=0.0)
+    explain(model, ex, loose), explain(model, ex, tight)
+    assert sum(loose.candidates_evaluated(ex)) < sum(tight.candidates_evaluated(ex))
+    assert all(n <= len(CANDIDATES) for n in tight.candidates_evaluated(ex))
 
 
 def test_adaptive_mode_respects_max_candidates():
     model, lm = make_bow(), FakeLM()
     ex = Example(("the", "movie", "was", "not", "great", "fun"))
-    capped = Marginalization(lm, mode="adaptive", tol=0.0, first_round=2, growth=2, max_candidates=3)
+    capped = Marginalization(lm, mode="adaptive", tol=0.0, head=2, draws=4, max_candidates=3)
     att = explain(model, ex, capped)[0]
-    assert capped.candidates_evaluated(ex) == [3] * len(ex.words)
+    assert all(n <= 3 for n in capped.candidates_evaluated(ex))
     assert all(lo <= s <= hi for s, (lo, hi) in zip(att.scores, att.bounds))
+
 
 def test_joint_marginalization_of_one_word_equals_the_single_word_score():
     model, lm = make_bow(), FakeLM()
@@ -194,3 +229,25 @@ def test_masked_lm_training_loss_is_the_usual_loss_and_training_saves_a_loadable
     assert [line.split(":")[0] for line in logs] == ["step 2/4", "step 4/4"]
     again = load_mlm(str(tmp_path / "out"))
     assert again.distributions(Example(("the", "movie")), [1])[0].probs.sum() == pytest.approx(1.0)
+
+
+def test_cli_explain_passes_method_settings_and_prints_standard_errors(tiny_mlm, tmp_path):
+    from typer.testing import CliRunner
+
+    from pathologies.cli import app
+
+    mlm, clf = tiny_mlm
+    mlm.model.save_pretrained(tmp_path / "mlm")
+    mlm.tokenizer.save_pretrained(tmp_path / "mlm")
+    clf_dir = tmp_path / "clf"
+    clf.module.save_pretrained(clf_dir)
+    clf.tokenizer.save_pretrained(clf_dir)
+    args = ["explain", str(clf_dir), "the movie was great fun", "--method", "marginalization",
+            "--mlm", str(tmp_path / "mlm"), "--scores"]
+    result = CliRunner().invoke(app, args + ["--set", "mode=adaptive", "--set", "head=1", "--set", "draws=3"])
+    assert result.exit_code == 0, result.output
+    assert "±" in result.output
+    result = CliRunner().invoke(app, args + ["--set", "head"])
+    assert result.exit_code != 0 and "KEY=VALUE" in result.output
+    result = CliRunner().invoke(app, args + ["--set", "colour=red"])
+    assert result.exit_code != 0 and "bad setting" in result.output

@@ -143,6 +143,11 @@ def explain(
     ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory, for --method marginalization."),
+    set_: Optional[List[str]] = typer.Option(
+        None, "--set",
+        help="A setting of the method, KEY=VALUE, repeatable: e.g. --set mode=adaptive --set tol=0.05 "
+        "(marginalization: mode sigma|top-n|adaptive, sigma, top_n, head, draws, tol, max_draws, seed).",
+    ),
     index: Optional[Path] = IndexOpt,
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
@@ -155,7 +160,7 @@ def explain(
 
     try:
         examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
-        settings = {"mlm": mlm} if mlm else {}
+        settings = {**_key_values(set_ or []), **({"mlm": mlm} if mlm else {})}
         if index is not None:
             settings["index"] = str(index)
         if out is not None:
@@ -168,6 +173,24 @@ def explain(
     for r in records:
         render_attribution(r, console, show_scores=scores)
         console.print()
+
+
+def _key_values(items: List[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict; numbers become numbers."""
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set takes KEY=VALUE, not {item!r}")
+        for cast in (int, float):
+            try:
+                out[key.replace("-", "_")] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key.replace("-", "_")] = value
+    return out
 
 
 def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code):

@@ -63,6 +63,7 @@ def explain(
             uid=ex.uid,
             labels=list(model.labels),
             bounds=_bounds(method, ex),
+            errors=_errors(method, ex),
         )
         for ex, sc, t, p in zip(examples, scores, targets, probs)
     ]
@@ -72,6 +73,12 @@ def _bounds(method: AttributionMethod, example: Example) -> list[list[float]] | 
     get = getattr(method, "score_bounds", None)
     found = get(example) if get is not None else None
     return [list(b) for b in found] if found is not None else None
+
+
+def _errors(method: AttributionMethod, example: Example) -> list[float] | None:
+    get = getattr(method, "score_errors", None)
+    found = get(example) if get is not None else None
+    return list(found) if found is not None else None
 
 
 def explain_to_file(

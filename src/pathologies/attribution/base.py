@@ -33,6 +33,8 @@ class Attribution:
     labels: list[str] | None = None
     #: For methods that bound their error: the interval each score is known to lie in.
     bounds: list[list[float]] | None = None
+    #: For methods that estimate by sampling: each score's standard error.
+    errors: list[float] | None = None
 
     @property
     def predicted(self) -> int:

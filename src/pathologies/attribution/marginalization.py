@@ -4,17 +4,30 @@ words a likelihood model finds plausible there.
     p(y | x₋ᵢ) = Σ_c p(y | x with c at i) · q(c | x₋ᵢ) / Σ_c q(c | x₋ᵢ)     (eq. 4)
     score_i    = log2 odds(y | x) − log2 odds(y | x₋ᵢ)                    (eq. 1)
 
-Candidates c: those with likelihood ≥ σ (``sigma``, default 1e-5; at least the most likely one), the ``top_n`` most likely,
-or, in the ``adaptive`` mode, the most likely words in growing rounds until the likelihood
-mass not yet evaluated is at most ``tol``. Because p(y | ·) lies in [0, 1], the unevaluated
-mass R bounds the error: p(y | x₋ᵢ) lies in [S, S + R] for the evaluated sum S; the adaptive
-mode estimates the tail by the likelihood-weighted mean over the evaluated head and returns
-the resulting interval of each score (``bounds``). Every candidate of every word of every
-example goes through the scoring engine in shared batches (one engine call per round).
+Modes (which candidates c are evaluated):
+
+- ``sigma``: those with likelihood ≥ σ (default 1e-5; at least the most likely one);
+- ``top-n``: the ``top_n`` most likely;
+- ``adaptive`` (an estimator of the full marginalization, sum over the whole vocabulary): the
+  ``head`` most likely words are evaluated exactly; the rest of the likelihood mass R is
+  estimated from a stratified sample of the tail, drawn in proportion to q (systematic
+  sampling over the cumulative tail mass, seeded by sentence and position):
+  p̂ = Σ_head q p(y|c) + R · mean over the draws of p(y|c), which is unbiased. Words whose
+  standard error, carried into bits of weight of evidence, is above ``tol`` get more draws
+  (the sample grows ``growth``-fold per round, at most ``max_draws``). A masked LM that
+  spreads its mass flat over thousands of words (ours does) makes truncation expensive, and
+  a mass-based stop never triggers; sampling's error does not depend on how flat the tail is.
+  Each score comes with its standard error (``score_errors``) and with a hard bound
+  (``score_bounds``): p(y | ·) lies in [0, 1], so p(y | x₋ᵢ) lies in [S, S + R].
+
+Every candidate of every word of every example goes through the scoring engine in shared
+batches (one engine call per round).
 """
 
 from __future__ import annotations
 
+import math
+import zlib
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -23,22 +36,39 @@ import torch
 from ..models.mlm import MaskedWordModel, WordDistribution
 from ..text import Example, InputError
 from .base import AttributionMethod
-from .odds import weight_of_evidence
+from .odds import EPS, weight_of_evidence
 
 MODES = ("sigma", "top-n", "adaptive")
 
 
 @dataclass
 class _Word:
-    """The marginalization of one word: its distribution and how far it has been evaluated."""
+    """The marginalization of one word: its distribution and what has been evaluated."""
 
     example: int
     position: int
     dist: WordDistribution
-    evaluated: int = 0
-    weighted: float = 0.0  # Σ q_c p(y|c) over the evaluated candidates
-    mass: float = 0.0  # Σ q_c over the evaluated candidates
-    rows: list[int] = field(default_factory=list)
+    evaluated: int = 0  # candidates evaluated exactly (the most likely ones)
+    weighted: float = 0.0  # Σ q_c p(y|c) over them
+    mass: float = 0.0  # Σ q_c over them
+    draws: list[float] = field(default_factory=list)  # p(y|c) of the tail draws (adaptive)
+    distinct: set[int] = field(default_factory=set)  # distinct tail candidates drawn
+    generator: torch.Generator | None = None
+
+    def tail_estimate(self) -> tuple[float, float]:
+        """p̂(y | x₋ᵢ) and its standard error (adaptive mode)."""
+        rest = max(0.0, 1.0 - self.mass)
+        if not self.draws or rest == 0.0:
+            return self.weighted + (rest * self.weighted / self.mass if self.mass else 0.0), 0.0
+        p = torch.tensor(self.draws, dtype=torch.float64)
+        sd = float(p.std()) if len(p) > 1 else 0.5  # one draw says nothing of the spread
+        return self.weighted + rest * float(p.mean()), rest * sd / math.sqrt(len(p))
+
+
+def _bits(p_hat: float, se: float) -> float:
+    """A standard error of p(y | x₋ᵢ) carried into bits of log2 odds (first-order)."""
+    p = min(max(p_hat, EPS), 1 - EPS)
+    return se / (p * (1 - p) * math.log(2))
 
 
 class Marginalization(AttributionMethod):
@@ -52,13 +82,18 @@ class Marginalization(AttributionMethod):
         mode: str = "sigma",
         sigma: float = 1e-5,
         top_n: int = 100,
-        tol: float = 0.02,
-        first_round: int = 16,
-        growth: int = 4,
+        head: int = 32,
+        draws: int = 96,
+        tol: float = 0.1,
+        growth: int = 2,
+        max_draws: int = 384,
+        seed: int = 0,
         max_candidates: int | None = None,
     ):
         if mode not in MODES:
             raise InputError(f"marginalization mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if min(head, draws, max_draws) < 0 or growth < 2 or tol < 0:
+            raise InputError("marginalization needs head, draws, max_draws ≥ 0, growth ≥ 2 and tol ≥ 0")
         if isinstance(mlm, str):
             from ..models.mlm import load_mlm
 
@@ -70,11 +105,15 @@ class Marginalization(AttributionMethod):
         self.mode = mode
         self.sigma = sigma
         self.top_n = top_n
+        self.head = head
+        self.draws = draws
         self.tol = tol
-        self.first_round = first_round
         self.growth = growth
+        self.max_draws = max_draws
+        self.seed = seed
         self.max_candidates = max_candidates
         self._bounds: dict[tuple, list[tuple[float, float]]] = {}
+        self._errors: dict[tuple, list[float]] = {}
         self._counts: dict[tuple, list[int]] = {}
 
     def settings(self) -> dict:
@@ -83,16 +122,32 @@ class Marginalization(AttributionMethod):
         return s
 
     def _limit(self, dist: WordDistribution) -> int:
-        """How many candidates the fixed modes evaluate."""
+        """How many of the most likely candidates are evaluated exactly."""
         if self.mode == "top-n":
             n = self.top_n
+        elif self.mode == "adaptive":
+            n = self.head
         else:
             n = int((dist.probs >= self.sigma).sum())
-        return max(1, min(n, self._cap(dist)))
+        cap = min(len(dist.words), self.max_candidates) if self.max_candidates else len(dist.words)
+        return max(1, min(n, cap))
 
-    def _cap(self, dist: WordDistribution) -> int:
-        """The most candidates any mode evaluates (``max_candidates``, else all)."""
-        return min(len(dist.words), self.max_candidates) if self.max_candidates else len(dist.words)
+    def _draw_budget(self, w: _Word) -> int:
+        """How many tail draws the word may still get."""
+        limit = self.max_draws
+        if self.max_candidates:
+            limit = min(limit, max(0, self.max_candidates - w.evaluated))
+        if w.evaluated >= len(w.dist.words) or w.mass >= 1.0:
+            return 0
+        return max(0, limit - len(w.draws))
+
+    def _sample_tail(self, w: _Word, k: int) -> list[int]:
+        """``k`` systematic draws from the tail, in proportion to likelihood."""
+        tail = w.dist.probs[w.evaluated :]
+        cum = torch.cumsum(tail, 0)
+        u = (torch.rand(1, generator=w.generator, dtype=torch.float64) + torch.arange(k, dtype=torch.float64)) / k
+        idx = torch.searchsorted(cum, u * cum[-1]).clamp(max=len(tail) - 1)
+        return (idx + w.evaluated).tolist()
 
     def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
         from ..engine import ScoringEngine
@@ -104,47 +159,65 @@ class Marginalization(AttributionMethod):
         words: list[_Word] = []
         for e, ex in enumerate(examples):
             dists = self._mlm.distributions(ex, list(range(len(ex.words))))
-            words += [_Word(e, i, d) for i, d in enumerate(dists)]
-        pending = list(words)
-        round_size = self.first_round
+            for i, d in enumerate(dists):
+                gen = torch.Generator().manual_seed(zlib.crc32(f"{self.seed}:{ex.key()}:{i}".encode()))
+                words.append(_Word(e, i, d, generator=gen))
+        pending, first = list(words), True
         while pending:
             variants, owners = [], []
             for w in pending:
-                stop = self._limit(w.dist) if self.mode != "adaptive" else min(self._cap(w.dist), w.evaluated + round_size)
                 ex = examples[w.example]
-                for c in range(w.evaluated, stop):
+                if first:
+                    picks = [(c, False) for c in range(self._limit(w.dist))]
+                    w.evaluated = len(picks)
+                    if self.mode == "adaptive":
+                        w.mass = float(w.dist.probs[: w.evaluated].sum())  # head mass, for the budget
+                        picks += [(c, True) for c in self._sample_tail(w, min(self.draws, self._draw_budget(w)))] \
+                            if self._draw_budget(w) and self.draws else []
+                        w.mass = 0.0
+                else:
+                    k = min(len(w.draws) * (self.growth - 1), self._draw_budget(w))
+                    picks = [(c, True) for c in self._sample_tail(w, k)]
+                for c, drawn in picks:
                     variants.append(ex.with_words(ex.words[: w.position] + (w.dist.words[c],) + ex.words[w.position + 1 :]))
-                    owners.append((w, c))
-                w.evaluated = stop
+                    owners.append((w, c, drawn))
             probs = engine.probabilities(variants)
-            for (w, c), p in zip(owners, probs):
-                q = float(w.dist.probs[c])
-                w.weighted += q * float(p[targets[w.example]])
-                w.mass += q
+            for (w, c, drawn), p in zip(owners, probs):
+                py = float(p[targets[w.example]])
+                if drawn:
+                    w.draws.append(py)
+                    w.distinct.add(c)
+                else:
+                    q = float(w.dist.probs[c])
+                    w.weighted += q * py
+                    w.mass += q
+            first = False
             if self.mode != "adaptive":
                 break
-            pending = [w for w in pending if 1.0 - w.mass > self.tol and w.evaluated < self._cap(w.dist)]
-            round_size *= self.growth
+            pending = [w for w in pending if w.draws and self._draw_budget(w)
+                       and _bits(*w.tail_estimate()) > self.tol]
         out: list[list[float]] = [[0.0] * len(ex.words) for ex in examples]
         bounds: list[list[tuple[float, float]]] = [[(0.0, 0.0)] * len(ex.words) for ex in examples]
+        errors: list[list[float]] = [[0.0] * len(ex.words) for ex in examples]
         counts: list[list[int]] = [[0] * len(ex.words) for ex in examples]
         for w in words:
             p_full = float(full[w.example, targets[w.example]])
-            mean = w.weighted / w.mass if w.mass > 0 else p_full
             if self.mode == "adaptive":
+                estimate, se = w.tail_estimate()
                 rest = max(0.0, 1.0 - w.mass)
-                estimate = w.weighted + rest * mean  # the tail at the head's weighted mean
                 lo, hi = w.weighted, w.weighted + rest  # p(y|x−i) can be no further out than this
                 bounds[w.example][w.position] = (
                     float(weight_of_evidence(p_full, hi)),
                     float(weight_of_evidence(p_full, lo)),
                 )
+                errors[w.example][w.position] = _bits(estimate, se)
             else:
-                estimate = mean  # eq. 4: normalized by the kept likelihood mass
+                estimate = w.weighted / w.mass  # eq. 4: normalized by the kept likelihood mass
             out[w.example][w.position] = float(weight_of_evidence(p_full, estimate))
-            counts[w.example][w.position] = w.evaluated
-        for ex, b, n in zip(examples, bounds, counts):
+            counts[w.example][w.position] = w.evaluated + len(w.distinct)
+        for ex, b, s, n in zip(examples, bounds, errors, counts):
             self._bounds[ex.key()] = b
+            self._errors[ex.key()] = s
             self._counts[ex.key()] = n
         return out
 
@@ -152,8 +225,12 @@ class Marginalization(AttributionMethod):
         """For the adaptive mode: the interval each score of ``example`` is known to lie in."""
         return self._bounds.get(example.key()) if self.mode == "adaptive" else None
 
+    def score_errors(self, example: Example) -> list[float] | None:
+        """For the adaptive mode: each score's standard error in bits (from the tail sample)."""
+        return self._errors.get(example.key()) if self.mode == "adaptive" else None
+
     def candidates_evaluated(self, example: Example) -> list[int] | None:
-        """How many candidates were evaluated for each word of ``example``."""
+        """How many distinct candidates were evaluated for each word of ``example``."""
         return self._counts.get(example.key())
 
 

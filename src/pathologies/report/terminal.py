@@ -46,6 +46,12 @@ def render_attribution(att: Attribution, console: Console | None = None, *, show
         console.print(Text("fixed: " + " ".join(att.fixed), style="dim"))
     console.print(heatmap_text(att.words, att.scores))
     if show_scores:
+        errors = att.errors or [None] * len(att.words)
         console.print(
-            Text("  ".join(f"{w}={s:+.3f}" for w, s in zip(att.words, att.scores)), style="dim")
+            Text(
+                "  ".join(
+                    f"{w}={s:+.3f}" + (f"±{e:.3f}" if e else "") for w, s, e in zip(att.words, att.scores, errors)
+                ),
+                style="dim",
+            )
         )
