@@ -51,18 +51,18 @@ class _Word:
     evaluated: int = 0  # candidates evaluated exactly (the most likely ones)
     weighted: float = 0.0  # Σ q_c p(y|c) over them
     mass: float = 0.0  # Σ q_c over them
+    rest: float = 0.0  # likelihood mass of the candidates not evaluated exactly (adaptive)
     draws: list[float] = field(default_factory=list)  # p(y|c) of the tail draws (adaptive)
     distinct: set[int] = field(default_factory=set)  # distinct tail candidates drawn
     generator: torch.Generator | None = None
 
     def tail_estimate(self) -> tuple[float, float]:
         """p̂(y | x₋ᵢ) and its standard error (adaptive mode)."""
-        rest = max(0.0, 1.0 - self.mass)
-        if not self.draws or rest == 0.0:
-            return self.weighted + (rest * self.weighted / self.mass if self.mass else 0.0), 0.0
+        if not self.draws:  # nothing drawn (no tail, or no budget): eq. 4 over the head
+            return self.weighted / self.mass, 0.0
         p = torch.tensor(self.draws, dtype=torch.float64)
         sd = float(p.std()) if len(p) > 1 else 0.5  # one draw says nothing of the spread
-        return self.weighted + rest * float(p.mean()), rest * sd / math.sqrt(len(p))
+        return self.weighted + self.rest * float(p.mean()), self.rest * sd / math.sqrt(len(p))
 
 
 def _bits(p_hat: float, se: float) -> float:
@@ -137,7 +137,7 @@ class Marginalization(AttributionMethod):
         limit = self.max_draws
         if self.max_candidates:
             limit = min(limit, max(0, self.max_candidates - w.evaluated))
-        if w.evaluated >= len(w.dist.words) or w.mass >= 1.0:
+        if w.rest <= 0.0:
             return 0
         return max(0, limit - len(w.draws))
 
@@ -171,10 +171,9 @@ class Marginalization(AttributionMethod):
                     picks = [(c, False) for c in range(self._limit(w.dist))]
                     w.evaluated = len(picks)
                     if self.mode == "adaptive":
-                        w.mass = float(w.dist.probs[: w.evaluated].sum())  # head mass, for the budget
-                        picks += [(c, True) for c in self._sample_tail(w, min(self.draws, self._draw_budget(w)))] \
-                            if self._draw_budget(w) and self.draws else []
-                        w.mass = 0.0
+                        w.rest = float(w.dist.probs[w.evaluated :].sum())
+                        k = min(self.draws, self._draw_budget(w))
+                        picks += [(c, True) for c in self._sample_tail(w, k)] if k else []
                 else:
                     k = min(len(w.draws) * (self.growth - 1), self._draw_budget(w))
                     picks = [(c, True) for c in self._sample_tail(w, k)]
@@ -204,8 +203,7 @@ class Marginalization(AttributionMethod):
             p_full = float(full[w.example, targets[w.example]])
             if self.mode == "adaptive":
                 estimate, se = w.tail_estimate()
-                rest = max(0.0, 1.0 - w.mass)
-                lo, hi = w.weighted, w.weighted + rest  # p(y|x−i) can be no further out than this
+                lo, hi = w.weighted, w.weighted + w.rest  # p(y|x−i) can be no further out than this
                 bounds[w.example][w.position] = (
                     float(weight_of_evidence(p_full, hi)),
                     float(weight_of_evidence(p_full, lo)),
