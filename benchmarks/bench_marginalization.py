@@ -67,11 +67,13 @@ from pathologies.models.mlm import MaskedWordModel, PriorLM, UniformLM, WordDist
 SECTIONS = ("3", "speed", "2", "iot")
 DEFAULT_T3 = (
     "sigma=1e-5;sigma=1e-4;sigma=1e-3;top-n=100;top-n=1000;"
-    "adaptive;adaptive:tol=0.2;adaptive:tol=0.05;adaptive:head=16,max_draws=256;adaptive:seed=1;adaptive:seed=2"
+    "adaptive;adaptive:seed=1;adaptive:seed=2;adaptive:max_draws=768;"
+    "adaptive:tol=0.1;adaptive:tol=0.1,seed=1;adaptive:tol=0.1,seed=2;adaptive:tol=0.2;adaptive:tol=0.1,head=16,max_draws=256"
 )
 ADAPTIVE_KEYS = {"head": int, "draws": int, "tol": float, "growth": int, "max_draws": int, "seed": int,
                  "max_candidates": int}
 PEARSON_TARGET, ROWS_TARGET = 0.999, 10.0
+IOT_VARIANTS = ("erasure-zero", "masked LM", "fine-tuned masked LM", "uniform", "prior")
 
 
 # --- small helpers ----------------------------------------------------------------------
@@ -503,18 +505,22 @@ def iot_section(args, clf, mlm, results: dict, save, memo: dict) -> None:
         m = memo.get(name)
         return [m["scores"][i] for i in keep] if m and m["uids"] == uids else None
 
-    scores = reuse("erasure-zero")
-    extra: dict = {"reused_from_table2": scores is not None}
-    if scores is None:
-        engine, start = ScoringEngine(clf), time.perf_counter()
-        scores = get_method("erasure-zero").scores(clf, sub, sub_t, engine=engine)
-        extra.update(seconds=round(time.perf_counter() - start, 2), rows_computed=engine.stats.computed)
-    record("erasure-zero", scores, extra)
+    wanted = {v.strip() for v in args.iot_variants.split(",") if v.strip()}
+    if "erasure-zero" in wanted:
+        scores = reuse("erasure-zero")
+        extra: dict = {"reused_from_table2": scores is not None}
+        if scores is None:
+            engine, start = ScoringEngine(clf), time.perf_counter()
+            scores = get_method("erasure-zero").scores(clf, sub, sub_t, engine=engine)
+            extra.update(seconds=round(time.perf_counter() - start, 2), rows_computed=engine.stats.computed)
+        record("erasure-zero", scores, extra)
 
     lms: list[tuple[str, MaskedWordModel | None, str | None]] = [("masked LM", mlm, args.mlm)]
     if args.mlm_finetuned:
         lms.append(("fine-tuned masked LM", None, args.mlm_finetuned))
     for label, lm, path in lms:
+        if label not in wanted:
+            continue
         scores = reuse("marginalization") if lm is mlm else None
         extra = {"likelihood": path, "setting": m_label, "reused_from_table2": scores is not None}
         if scores is None:
@@ -536,6 +542,8 @@ def iot_section(args, clf, mlm, results: dict, save, memo: dict) -> None:
         ("uniform", UniformLM(vocab), 0),
         ("prior", PriorLM([e.words for e in train]), args.prior_head),
     ):
+        if label not in wanted:
+            continue
         kw = with_cap({**m_kw, "mode": "adaptive", "head": head, "seed": args.seed}, args.max_candidates)
         run = run_marginalization(clf, base, sub, sub_t, kw, ScoringEngine(clf), args.chunk, label)
         extra = {
@@ -689,6 +697,7 @@ def main() -> None:
     g.add_argument("--marginalization", default="adaptive", help="Setting for marginalization in table 2 and IoT.")
     g.add_argument("--chunk", type=int, default=10, help="Sentences per Marginalization call (bounds memory).")
     g.add_argument("--prior-head", type=int, default=128, help="Prior: most frequent words evaluated exactly.")
+    g.add_argument("--iot-variants", default=",".join(IOT_VARIANTS), help="Comma-separated IoT rows to run.")
     args = p.parse_args()
     args.speed_batches = [int(x) for x in str(args.speed_batches).split(",") if x.strip()]
     tables = [t.strip() for t in args.tables.split(",") if t.strip()]

@@ -84,7 +84,7 @@ class Marginalization(AttributionMethod):
         top_n: int = 100,
         head: int = 32,
         draws: int = 96,
-        tol: float = 0.1,
+        tol: float = 0.05,
         growth: int = 2,
         max_draws: int = 384,
         seed: int = 0,
