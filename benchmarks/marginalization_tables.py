@@ -24,6 +24,10 @@ def fmt(x, digits: int = 4) -> str:
     return str(x)
 
 
+def p5(x) -> str:
+    return "—" if x is None else f"{x:.5f}"
+
+
 def table(head: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
     out += ["| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in r) + " |" for r in rows]
@@ -37,10 +41,10 @@ def table3(sec: dict) -> str:
     parts.append(table(["likelihood mass held", *mass], [["most likely words needed (mean)", *[v["mean"] for v in mass.values()]]]))
     parts.append("")
     ref = sec["reference"]
-    rows = [[f"{ref['setting']} (reference)", ref["mean_candidates_per_word"], ref["rows_computed"], ref["seconds"], 1.0, "—", "—", "—"]]
+    rows = [[f"{ref['setting']} (reference)", ref["mean_candidates_per_word"], ref["rows_computed"], ref["seconds"], "1", "—", "—", "—"]]
     for label, r in sec["settings"].items():
         se = r.get("mean_se_bits")
-        rows.append([label, r["mean_candidates_per_word"], r["rows_computed"], r["seconds"], r["pearson"],
+        rows.append([label, r["mean_candidates_per_word"], r["rows_computed"], r["seconds"], p5(r["pearson"]),
                      r.get("max_abs_diff"), se, r.get("reference_inside_bounds_share")])
     parts.append(table(["setting", "candidates / word", "classifier rows", "s", "Pearson", "max abs. diff. bits",
                         "mean s.e. bits", "ref. inside bound"], rows))
@@ -50,7 +54,7 @@ def table3(sec: dict) -> str:
                      f"Pearson with the reference {fmt(full.get('pearson_with_reference'), 6)}, largest |difference| "
                      f"{fmt(full.get('max_abs_diff_with_reference'))} bits, {full['rows_computed']:,} rows beyond the reference.")
     t = sec.get("target") or {}
-    rows = [[k, v["pearson"], v["rows"], v["ratio_rows_sigma_1e-5"], v["met"]] for k, v in t.get("adaptive", {}).items()]
+    rows = [[k, p5(v["pearson"]), v["rows"], v["ratio_rows_sigma_1e-5"], v["met"]] for k, v in t.get("adaptive", {}).items()]
     if rows:
         parts.append(f"\nTarget: Pearson ≥ {t['pearson_target']} with ≥ {t['rows_ratio_target']:g}× fewer rows than "
                      f"σ = 1e-5 ({fmt(t['rows_sigma_1e-5'])} rows).\n")
