@@ -32,15 +32,20 @@ from pathologies.training import TrainConfig, train_model
 SCRATCH = {"textcnn": dict(epochs=5, batch_size=50), "bilstm": dict(epochs=5, batch_size=50), "minilm": dict(epochs=2, batch_size=32)}
 
 
-def trained(base: str, data: str, out: Path, config: TrainConfig, objective: str = "ce", **settings) -> Path:
+def trained(base: str, data: str, out: Path, config: TrainConfig, objective: str = "ce", device: str = "cpu", **settings) -> Path:
     if not (out / "train_metrics.json").is_file():
         print(f"== train {base} -> {out} ({objective})", flush=True)
-        train_model(base, data, out_dir=out, config=config, objective=objective, show_progress=False, **settings)
+        train_model(base, data, out_dir=out, config=config, objective=objective, device=device, show_progress=False, **settings)
     return out
 
 
-def evaluate(path: Path, dev, beam_eval: int) -> dict:
-    model = load_classifier(str(path))
+def machine(device: str) -> str:
+    where = torch.cuda.get_device_name() if device == "cuda" else f"{platform.machine()}, {torch.get_num_threads()} torch threads"
+    return f"{where}, torch {torch.__version__}"
+
+
+def evaluate(path: Path, dev, beam_eval: int, device: str = "cpu") -> dict:
+    model = load_classifier(str(path), device=device)
     start = time.perf_counter()
     row = evaluate_methods(model, dev, ["gradient"], metrics=list(PER_EXAMPLE) + ["reduction"], show_progress=False)["gradient"]
     if beam_eval:
@@ -68,11 +73,14 @@ def main() -> None:
     ap.add_argument("--beam-eval", type=int, default=100, help="dev examples reduced with beam 5")
     ap.add_argument("--models-dir", default="runs/mitigation")
     ap.add_argument("--out", default="benchmarks/results/mitigation.json")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     args = ap.parse_args()
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
 
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
-    results["machine"] = f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    results["machine"] = machine(args.device)
     results["settings"] = vars(args)
     rows = results.setdefault("rows", {})
     root = Path(args.models_dir)
@@ -85,7 +93,7 @@ def main() -> None:
                 if seed == 13 and (shipped / "train_metrics.json").is_file():
                     base = shipped
                 else:
-                    base = trained(family, data, root / f"{family}-{data}-s{seed}-base", TrainConfig(seed=seed, limit=args.train_limit, **SCRATCH[family]))
+                    base = trained(family, data, root / f"{family}-{data}-s{seed}-base", TrainConfig(seed=seed, limit=args.train_limit, **SCRATCH[family]), device=args.device)
                 runs = {"base": base}
                 batch = SCRATCH[family]["batch_size"]
                 for spec in args.objectives.split(";"):
@@ -102,7 +110,7 @@ def main() -> None:
                         start_from, spec = family, f"{spec}:scratch" if ":" not in spec else f"{spec},scratch"
                     start = time.perf_counter()
                     name = spec.replace(":", "-").replace("=", "").replace(",", "-")
-                    path = trained(start_from, data, root / f"{family}-{data}-s{seed}-{name}", config, objective, **settings)
+                    path = trained(start_from, data, root / f"{family}-{data}-s{seed}-{name}", config, objective, args.device, **settings)
                     runs[spec] = path
                     print(f"   {spec}: {time.perf_counter() - start:.0f} s", flush=True)
                 for name, path in runs.items():
@@ -110,7 +118,9 @@ def main() -> None:
                     if key in rows:
                         continue
                     print(f"== evaluate {key}", flush=True)
-                    rows[key] = {"model": str(path), **evaluate(path, dev, args.beam_eval)}
+                    rows[key] = {"model": str(path), **evaluate(path, dev, args.beam_eval, args.device),
+                                 "machine": machine(args.device), "eval_limit": args.eval_limit,
+                                 "reduce_limit": args.reduce_limit, "beam_eval": args.beam_eval}
                     print(json.dumps(rows[key]), flush=True)
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_text(json.dumps(results, indent=2))

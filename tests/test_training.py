@@ -72,5 +72,9 @@ def test_compare_cli_prints_each_metric_once_and_writes_the_comparison_report(tm
     assert result.exit_code == 0, result.output
     for metric in ("accuracy", "comprehensiveness", "ur", "u_var", "reduced_length", "random_confidence"):
         assert sum(line.split("│")[1].strip() == metric for line in result.output.splitlines() if "│" in line) == 1, metric
+    for line in result.output.splitlines():  # the change column is after minus before
+        cells = [c.strip() for c in line.split("│")[1:-1]] if "│" in line else []
+        if cells and cells[0] in ("accuracy", "comprehensiveness", "u_var"):
+            assert abs(float(cells[2]) - float(cells[1]) - float(cells[3])) < 2e-4, cells
     html = report.read_text()
     assert "(comparison)" in html and html.count("data:image/png;base64,") == 6

@@ -403,10 +403,10 @@ def compare(
                          methods=[method], title="pathologies report (comparison)", subtitle=f"data {data}")
     except InputError as err:
         _fail(str(err))
-    view = Table("metric", "before", "after", title=f"{data}, {len(examples)} examples, method {method}")
+    view = Table("metric", "before", "after", "after − before", title=f"{data}, {len(examples)} examples, method {method}")
     keys = [k for k in METRICS if k in rows[before]]
     for k in keys:
-        view.add_row(k, *[f"{rows[p][k]:.4f}" for p in (before, after)])
+        view.add_row(k, *[f"{rows[p][k]:.4f}" for p in (before, after)], f"{rows[after][k] - rows[before][k]:+.4f}")
     console.print(view)
     if report_out is not None:
         console.print(f"report written to {report_out}")
