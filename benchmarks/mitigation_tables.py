@@ -82,7 +82,12 @@ def over_seeds_table(seeds: dict) -> list[str]:
 
 def main(path: str = "benchmarks/results/mitigation.json") -> None:
     rows = json.load(open(path))["rows"]
-    for (family, data), seeds in grouped(rows).items():
+    groups = grouped(rows)
+    data_order = list(dict.fromkeys(d for _, d in groups))
+    families = ["textcnn", "bilstm", "minilm"]
+    order = sorted(groups, key=lambda k: (data_order.index(k[1]), families.index(k[0]) if k[0] in families else 99))
+    for family, data in order:
+        seeds = groups[(family, data)]
         any_row = next(iter(next(iter(seeds.values())).values()))
         limit = any_row.get("eval_limit")
         print(f"### {family}, {data} ({'first ' + str(limit) if limit else 'all'} evaluation examples)\n")
