@@ -83,10 +83,8 @@ def over_seeds_table(seeds: dict) -> list[str]:
 def main(path: str = "benchmarks/results/mitigation.json") -> None:
     rows = json.load(open(path))["rows"]
     groups = grouped(rows)
-    data_order = list(dict.fromkeys(d for _, d in groups))
-    families = ["textcnn", "bilstm", "minilm"]
-    order = sorted(groups, key=lambda k: (data_order.index(k[1]), families.index(k[0]) if k[0] in families else 99))
-    for family, data in order:
+    families, datasets = (list(dict.fromkeys(k[i] for k in groups)) for i in (0, 1))  # first-seen order
+    for family, data in sorted(groups, key=lambda k: (datasets.index(k[1]), families.index(k[0]))):
         seeds = groups[(family, data)]
         any_row = next(iter(next(iter(seeds.values())).values()))
         limit = any_row.get("eval_limit")

@@ -80,7 +80,7 @@ def main() -> None:
 
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
-    results["machine"] = machine(args.device)
+    results["machine"] = machine_name = machine(args.device)
     results["settings"] = vars(args)
     rows = results.setdefault("rows", {})
     root = Path(args.models_dir)
@@ -119,7 +119,7 @@ def main() -> None:
                         continue
                     print(f"== evaluate {key}", flush=True)
                     rows[key] = {"model": str(path), **evaluate(path, dev, args.beam_eval, args.device),
-                                 "machine": machine(args.device), "eval_limit": args.eval_limit,
+                                 "machine": machine_name, "eval_limit": args.eval_limit,
                                  "reduce_limit": args.reduce_limit, "beam_eval": args.beam_eval}
                     print(json.dumps(rows[key]), flush=True)
                     out.parent.mkdir(parents=True, exist_ok=True)
