@@ -127,3 +127,70 @@ def bow_p(words) -> float:
 
     s = sum(BOW_WEIGHTS.get(w, UNK_WEIGHT) for w in words) + BOW_BIAS
     return 1 / (1 + math.exp(-s))
+
+
+# --- a non-linear model whose labels flip under removal ------------------------------------
+QUAD_WORDS = ["a", "b", "c", "d", "e", "f", "g"]
+QUAD_VOCAB = ["<pad>", "<unk>", "<sep>"] + QUAD_WORDS
+
+
+class QuadNet(_nn.Module):
+    """s = w · n + n^T V n + bias, with n the bag-of-words count vector (one-hot embeddings).
+
+    Interactions (V) make a word's importance depend on the other words, so re-ranking after
+    a removal changes the order and removals flip the label. Logits are ±s/2.
+    """
+
+    def __init__(self, vocab_size: int, n_labels: int = 2):
+        super().__init__()
+        self.embedding = _nn.Embedding(vocab_size, vocab_size, padding_idx=0)
+        self.w = _nn.Parameter(_torch.zeros(vocab_size))
+        self.V = _nn.Parameter(_torch.zeros(vocab_size, vocab_size))
+        self.bias = _nn.Parameter(_torch.tensor(0.0))
+
+    def score(self, embeds, lengths):
+        T = embeds.shape[1]
+        mask = (_torch.arange(T)[None, :] < lengths[:, None]).to(embeds.dtype)
+        n = (embeds * mask.unsqueeze(-1)).sum(1)
+        return n @ self.w + ((n @ self.V) * n).sum(-1) + self.bias, n
+
+    def forward(self, embeds, lengths):
+        s, _ = self.score(embeds, lengths)
+        return _torch.stack([-s / 2, s / 2], dim=1)
+
+    def layers(self, embeds, lengths):
+        s, n = self.score(embeds, lengths)
+        pooled = _mean(embeds, lengths)
+        return _torch.stack([-s / 2, s / 2], dim=1), {"counts": n}, pooled
+
+
+class QuadClassifier(_Native):
+    family = "quad"
+    net_class = QuadNet
+
+
+def make_quad(w, V, bias) -> QuadClassifier:
+    """A QuadNet with word weights ``w`` (dict), symmetric interactions ``V`` (dict of pairs)."""
+    net = QuadNet(len(QUAD_VOCAB))
+    with _torch.no_grad():
+        net.embedding.weight.copy_(_torch.eye(len(QUAD_VOCAB)))
+        net.embedding.weight[0].zero_()
+        for word, value in w.items():
+            net.w[QUAD_VOCAB.index(word)] = value
+        for (x, y), value in V.items():
+            i, j = QUAD_VOCAB.index(x), QUAD_VOCAB.index(y)
+            net.V[i, j] += value / 2
+            net.V[j, i] += value / 2
+        net.bias.fill_(bias)
+    return QuadClassifier(net, ["negative", "positive"], QUAD_VOCAB, {})
+
+
+def quad_p(words, w, V, bias) -> float:
+    """The exact positive-class probability of ``make_quad(w, V, bias)``."""
+    import math
+    from collections import Counter
+
+    n = Counter(words)
+    s = bias + sum(w.get(x, 0.0) * c for x, c in n.items())
+    s += sum(value * n[x] * n[y] for (x, y), value in V.items())
+    return 1 / (1 + math.exp(-s))
