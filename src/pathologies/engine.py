@@ -130,12 +130,22 @@ class ScoringEngine:
     def _compute(self, variants: list[Example]) -> list[Tensor]:
         lengths = [self.model.n_tokens(v) for v in variants]
         out: list[Tensor | None] = [None] * len(variants)
+        for batch, probs in self._batches(lengths, lambda b: self.model.predict_proba([variants[i] for i in b]), "scoring"):
+            self.model_calls += 1
+            self.stats.computed += len(batch)
+            for i, row in zip(batch, probs):
+                out[i] = row
+        return out  # type: ignore[return-value]
+
+    def _batches(self, lengths: Sequence[int], run, label: str):
+        """Yield (batch indices, ``run(batch)``) over length-sorted batches under the token
+        budget; on out-of-memory the batch is halved and retried (the budgets shrink too)."""
         pending = token_batches(lengths, self.batch_tokens, self.max_batch)
-        with progress_bar("scoring", len(variants), self.show_progress) as advance:
+        with progress_bar(label, len(lengths), self.show_progress) as advance:
             while pending:
                 batch = pending.pop(0)
                 try:
-                    probs = self.model.predict_proba([variants[i] for i in batch])
+                    result = run(batch)
                 except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as err:
                     if not _is_oom(err) or len(batch) == 1:
                         raise
@@ -145,15 +155,11 @@ class ScoringEngine:
                     half = len(batch) // 2
                     pending[:0] = [batch[:half], batch[half:]]
                     continue
-                self.model_calls += 1
                 self.stats.batches += 1
-                self.stats.computed += len(batch)
                 self.stats.real_tokens += sum(lengths[i] for i in batch)
                 self.stats.padded_tokens += max(lengths[i] for i in batch) * len(batch)
-                for i, row in zip(batch, probs):
-                    out[i] = row
+                yield batch, result
                 advance(len(batch))
-        return out  # type: ignore[return-value]
 
     def representations(self, variants: Sequence[Example]) -> Representations:
         """Per-layer representations (rows [N, H]) of ``variants``, in order.
@@ -178,34 +184,22 @@ class ScoringEngine:
         lengths = [model.n_tokens(v) for v in unique]
         layers: dict[str, Tensor] = {}
         sentence = torch.empty(0)
-        pending = token_batches(lengths, self.batch_tokens, self.max_batch)
-        with progress_bar("representations", len(unique), self.show_progress) as advance:
-            while pending:
-                batch = pending.pop(0)
-                try:
-                    enc = model.encode([unique[i] for i in batch])
-                    with torch.inference_mode():
-                        logits, reps = model.hidden(model.embed_with_zeros(enc), enc)
-                except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as err:
-                    if not _is_oom(err) or len(batch) == 1:
-                        raise
-                    self.stats.oom_retries += 1
-                    self.batch_tokens = max(1, self.batch_tokens // 2)
-                    self.max_batch = max(1, len(batch) // 2)
-                    half = len(batch) // 2
-                    pending[:0] = [batch[:half], batch[half:]]
-                    continue
-                if not layers:  # sizes are known after the first batch
-                    layers = {k: torch.empty(len(unique), v.shape[1]) for k, v in reps.layers.items()}
-                    sentence = torch.empty(len(unique), reps.sentence.shape[1])
-                index = torch.tensor(batch)
-                for k, v in reps.layers.items():
-                    layers[k][index] = v.float().cpu()
-                sentence[index] = reps.sentence.float().cpu()
-                probs = torch.softmax(logits.float(), dim=-1).cpu()
-                for i, row in zip(batch, probs):
-                    self.cache.put((state, unique[i].key()), row)
-                advance(len(batch))
+        def forward(batch):
+            enc = model.encode([unique[i] for i in batch])
+            with torch.inference_mode():
+                return model.hidden(model.embed_with_zeros(enc), enc)
+
+        for batch, (logits, reps) in self._batches(lengths, forward, "representations"):
+            if not layers:  # sizes are known after the first batch
+                layers = {k: torch.empty(len(unique), v.shape[1]) for k, v in reps.layers.items()}
+                sentence = torch.empty(len(unique), reps.sentence.shape[1])
+            index = torch.tensor(batch)
+            for k, v in reps.layers.items():
+                layers[k][index] = v.float().cpu()
+            sentence[index] = reps.sentence.float().cpu()
+            probs = torch.softmax(logits.float(), dim=-1).cpu()
+            for i, row in zip(batch, probs):
+                self.cache.put((state, unique[i].key()), row)
         if len(unique) == len(rows):  # no duplicates: rows are already in input order
             return Representations(layers=layers, sentence=sentence)
         order = torch.tensor(rows)

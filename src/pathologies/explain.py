@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .attribution import Attribution, AttributionMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
-from .progress import progress_bar
-from .runs import JsonlRun
-from .text import Example, InputError
-
-
-def as_examples(examples: Example | str | Iterable[Example]) -> list[Example]:
-    """One example, a text, or many examples as a list; every example gets a uid."""
-    if isinstance(examples, str):
-        examples = [Example.from_text(examples)]
-    elif isinstance(examples, Example):
-        examples = [examples]
-    out = [ex if ex.uid is not None else replace(ex, uid=f"#{i}") for i, ex in enumerate(examples)]
-    if not out:
-        raise InputError("no examples to explain")
-    for ex in out:
-        if not ex.words:
-            raise InputError(f"example {ex.uid} has no words to explain")
-    return out
+from .text import Example, as_examples
 
 
 def explain(
     model: TorchClassifier,
-    examples: Example | str | Iterable[Example],
+    examples: Example | str | Iterable[Example | str] | Any,
     method: str | AttributionMethod = "gradient",
     *,
     target: int | str | None = None,
@@ -40,21 +22,22 @@ def explain(
 ) -> list[Attribution]:
     """Attribute the model's prediction (or ``target``) to the words of each example.
 
-    Target class = the predicted class unless ``target`` names one. Inputs longer than the
-    model's limit are truncated first, with a warning. All examples share the engine's batches.
+    ``examples``: a text, an Example, a data set, or many texts / Examples. Target class =
+    the predicted class unless ``target`` names one. Inputs longer than the model's limit
+    are truncated first, with a warning. All examples share the engine's batches.
     """
     examples = [model.fit_to_limit(ex) for ex in as_examples(examples)]
     if isinstance(method, str):
         method = get_method(method, **settings)
     engine = engine or ScoringEngine(model)
     targets = None if target is None else [model.label_index(target)] * len(examples)
-    scores, probs, targets = method.attribute(model, examples, targets, engine)
+    res = method.run(model, examples, targets, engine)
     return [
         Attribution(
             words=list(ex.words),
-            scores=[float(s) for s in sc],
-            target=t,
-            probs=p.tolist(),
+            scores=res.scores[i],
+            target=res.targets[i],
+            probs=[float(x) for x in res.probs[i]],
             method=method.name,
             settings=method.settings(),
             fixed=list(ex.fixed) if ex.fixed is not None else None,
@@ -62,51 +45,40 @@ def explain(
             label=ex.label,
             uid=ex.uid,
             labels=list(model.labels),
-            bounds=_bounds(method, ex),
-            errors=_errors(method, ex),
+            bounds=res.bounds[i] if res.bounds else None,
+            errors=res.errors[i] if res.errors else None,
+            rows=res.rows[i] if res.rows else None,
         )
-        for ex, sc, t, p in zip(examples, scores, targets, probs)
+        for i, ex in enumerate(examples)
     ]
-
-
-def _bounds(method: AttributionMethod, example: Example) -> list[list[float]] | None:
-    get = getattr(method, "score_bounds", None)
-    found = get(example) if get is not None else None
-    return [list(b) for b in found] if found is not None else None
-
-
-def _errors(method: AttributionMethod, example: Example) -> list[float] | None:
-    get = getattr(method, "score_errors", None)
-    found = get(example) if get is not None else None
-    return list(found) if found is not None else None
 
 
 def explain_to_file(
     model: TorchClassifier,
     examples: Sequence[Example],
     out: str | Path,
-    method: str | AttributionMethod = "gradient",
+    method: str = "gradient",
     *,
     target: int | str | None = None,
     chunk: int = 64,
-    engine: ScoringEngine | None = None,
     show_progress: bool = True,
-    **settings,
-) -> list[dict]:
-    """Explain a data set into a JSON-lines file, ``chunk`` examples at a time.
+    model_source: str | None = None,
+    data_spec: str | None = None,
+    method_settings: dict[str, Any] | None = None,
+    mlm=None,
+    index=None,
+) -> list[Attribution]:
+    """Explain a data set into a run folder ``out``, ``chunk`` examples at a time.
 
-    Examples already in the file (by uid) are skipped, so an interrupted run resumes; the
-    records are the same as those of an uninterrupted run.
-    Returns every record in the file.
+    A rerun resumes where it stopped (same records as an uninterrupted run) and refuses a
+    folder made with another model, method, settings or data. Returns every attribution.
     """
-    run = JsonlRun(out)
-    chunks = run.pending_chunks(as_examples(examples), chunk)
-    if isinstance(method, str):
-        method = get_method(method, **settings)
-    engine = engine or ScoringEngine(model)
-    with progress_bar(f"explain ({method.name})", sum(map(len, chunks)), show_progress) as advance:
-        for part in chunks:
-            records = explain(model, part, method, target=target, engine=engine)
-            run.append(r.to_dict() for r in records)
-            advance(len(part))
-    return run.records
+    from .audit import AuditSpec, audit
+
+    spec = AuditSpec(
+        methods=[method], metrics=[], reduce=None, chunk=chunk, curves=False, show=0, target=target,
+        method_settings={method: dict(method_settings)} if method_settings else {},
+    )
+    run = audit(model, examples, out, spec=spec, model_source=model_source, data_spec=data_spec,
+                mlm=mlm, index=index, show_progress=show_progress)
+    return run.attributions(method)

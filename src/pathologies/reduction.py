@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from .attribution import AttributionMethod, PerturbationMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
-from .text import Example, InputError
+from .text import Example, InputError, as_examples
 
 
 @dataclass
@@ -65,9 +65,14 @@ class Reduction:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Reduction":
-        d = dict(d)
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         d["path"] = [ReductionStep(**s) for s in d["path"]]
         return cls(**d)
+
+    def _repr_html_(self) -> str:
+        from .report.views import reduction_html
+
+        return reduction_html(self)
 
 
 def beam_size(k: int, length: int) -> int:
@@ -129,8 +134,7 @@ class InputReducer:
         self.engine = engine or ScoringEngine(model)
         self.random_seed = random_seed
         # Greedy search whose importance pass also gives the probabilities (gradients): fused.
-        own_attribute = type(self.method).attribute is not AttributionMethod.attribute
-        self._fused = beam == 1 and own_attribute and not isinstance(self.method, PerturbationMethod)
+        self._fused = beam == 1 and self.method.fuses_prediction
 
     def _tries(self) -> int:
         return 1 if self.beam == 1 else self.k
@@ -145,14 +149,9 @@ class InputReducer:
             return probs, scores
         return self.engine.probabilities(variants), None
 
-    def reduce(self, examples: Example | Sequence[Example]) -> list[Reduction]:
+    def reduce(self, examples: Example | str | Sequence[Example | str]) -> list[Reduction]:
         """Reduce every example; all searches advance together, step by step."""
-        if isinstance(examples, Example):
-            examples = [examples]
-        examples = [self.model.fit_to_limit(ex) for ex in examples]
-        for ex in examples:
-            if not ex.words:
-                raise InputError(f"example {ex.uid or ''} has no words to reduce".replace("  ", " "))
+        examples = [self.model.fit_to_limit(ex) for ex in as_examples(examples, what="reduce")]
         if self._fused:
             scores, probs, _ = self.method.attribute(self.model, examples, None, self.engine)
         else:
@@ -161,7 +160,9 @@ class InputReducer:
         for ex, p, sc in zip(examples, probs, scores):
             target = int(p.argmax())
             start = _State(ex, float(p[target]), greedy=True, scores=sc)
-            searches.append(_Search(ex, target, [start], [start], calls=1))
+            # An input already at the floor (one word) has nothing to remove.
+            done = len(ex.words) <= self.min_words
+            searches.append(_Search(ex, target, [start], [start], calls=1, done=done))
         while True:
             active = [s for s in searches if not s.done]
             if not active:
@@ -278,11 +279,10 @@ def _dedupe(states: list[_State]) -> list[_State]:
 
 
 def reduce_inputs(
-    model: TorchClassifier, examples: Example | str | Sequence[Example], **settings
+    model: TorchClassifier, examples: Example | str | Sequence[Example | str], **settings
 ) -> list[Reduction]:
-    """Input reduction of one example, a text, or many examples (see :class:`InputReducer`)."""
-    if isinstance(examples, str):
-        examples = [Example.from_text(examples)]
+    """Input reduction of a text, an example, a data set, or many texts or examples (see
+    :class:`InputReducer`)."""
     return InputReducer(model, **settings).reduce(examples)
 
 
@@ -332,13 +332,16 @@ def reduce_to_file(
     **settings,
 ) -> list[dict]:
     """Reduce a data set into a JSON-lines file, ``chunk`` examples (searched together) at a
-    time; examples already in the file are skipped, so an interrupted run resumes."""
-    from .explain import as_examples
+    time; examples already in the file are skipped, so an interrupted run resumes.
+
+    The training objectives' cache of reductions; user-facing runs write a run folder
+    (:func:`pathologies.audit.audit` with ``reduce=...``), which records provenance.
+    """
     from .progress import progress_bar
     from .runs import JsonlRun
 
     run = JsonlRun(out)
-    chunks = run.pending_chunks(as_examples(examples), chunk)
+    chunks = run.pending_chunks(as_examples(examples, what="reduce"), chunk)
     reducer = InputReducer(model, **settings)
     with progress_bar("reduce", sum(map(len, chunks)), show_progress) as advance:
         for part in chunks:

@@ -117,3 +117,28 @@ class Example:
             tags=tuple(d["tags"]) if d.get("tags") is not None else None,
             uid=d.get("uid"),
         )
+
+
+def as_examples(examples: "Example | str | Iterable[Example | str]", *, what: str = "explain") -> list[Example]:
+    """One input in any accepted form as a list of examples, each with a uid.
+
+    Accepts a text, an :class:`Example`, a data set (anything with ``.examples``), or an
+    iterable of texts and examples. Examples without a uid get ``#<position>``.
+    """
+    if isinstance(examples, (str, Example)):
+        examples = [examples]
+    elif hasattr(examples, "examples") and not isinstance(examples, (list, tuple)):
+        examples = examples.examples
+    out = []
+    for i, ex in enumerate(examples):
+        if isinstance(ex, str):
+            ex = Example.from_text(ex)
+        elif not isinstance(ex, Example):
+            raise InputError(f"cannot {what} a {type(ex).__name__}: give text, Examples or a data set")
+        out.append(ex if ex.uid is not None else replace(ex, uid=f"#{i}"))
+    if not out:
+        raise InputError(f"no examples to {what}")
+    for ex in out:
+        if not ex.words:
+            raise InputError(f"example {ex.uid} has no words to {what}")
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from torch import Tensor
 
@@ -35,6 +35,8 @@ class Attribution:
     bounds: list[list[float]] | None = None
     #: For methods that estimate by sampling: each score's standard error.
     errors: list[float] | None = None
+    #: Model rows (forward passes of one input, or input+backward for gradients) spent.
+    rows: int | None = None
 
     @property
     def predicted(self) -> int:
@@ -48,13 +50,37 @@ class Attribution:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Attribution":
-        return cls(**d)
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def _repr_html_(self) -> str:
+        from ..report.views import attribution_html
+
+        return attribution_html(self)
+
+
+@dataclass
+class MethodResult:
+    """What a method computes for a batch of examples, one entry per example."""
+
+    scores: list[list[float]]
+    probs: Tensor
+    targets: list[int]
+    #: Standard error of each score (methods that estimate by sampling), else None.
+    errors: list[list[float] | None] | None = None
+    #: Interval each score is known to lie in (methods that bound their error), else None.
+    bounds: list[list[list[float]] | None] | None = None
+    #: Model rows spent per example.
+    rows: list[int] | None = None
 
 
 class AttributionMethod(ABC):
     """A method scores every word of each example for a target class, batched across examples."""
 
     name: str = "method"
+    #: The pass that scores the words also yields the class probabilities (gradient-style
+    #: methods): input reduction then checks and ranks a candidate in one pass.
+    fuses_prediction: ClassVar[bool] = False
 
     def settings(self) -> dict[str, Any]:
         """The method's parameters, recorded with every result."""
@@ -84,6 +110,40 @@ class AttributionMethod(ABC):
             targets = probs.argmax(1).tolist()
         return self.scores(model, examples, targets, engine=engine), probs, list(targets)
 
+    def run(
+        self,
+        model: TorchClassifier,
+        examples: Sequence[Example],
+        targets: Sequence[int] | None,
+        engine: "ScoringEngine",
+    ) -> MethodResult:
+        """Everything the method gives for ``examples``: scores, probabilities, targets, and
+        where the method has them, standard errors, bounds and the model rows spent."""
+        scores, probs, targets = self.attribute(model, examples, targets, engine)
+        errors = [self.score_errors(ex) for ex in examples]
+        bounds = [self.score_bounds(ex) for ex in examples]
+        return MethodResult(
+            scores=[[float(x) for x in sc] for sc in scores],
+            probs=probs,
+            targets=[int(t) for t in targets],
+            errors=[None if e is None else [float(x) for x in e] for e in errors] if any(e is not None for e in errors) else None,
+            bounds=[None if b is None else [[float(x) for x in iv] for iv in b] for b in bounds] if any(b is not None for b in bounds) else None,
+            rows=[self.rows_spent(ex) for ex in examples],
+        )
+
+    # --- capabilities: methods that have these override them -----------------------
+    def score_errors(self, example: Example) -> list[float] | None:
+        """Each score's standard error, for methods that estimate by sampling."""
+        return None
+
+    def score_bounds(self, example: Example) -> list[tuple[float, float]] | None:
+        """The interval each score is known to lie in, for methods that bound their error."""
+        return None
+
+    def rows_spent(self, example: Example) -> int:
+        """Model rows the method spends on one example (one pass by default)."""
+        return 1
+
 
 class PerturbationMethod(AttributionMethod):
     """Scores words by how the target probability changes on perturbed copies of the input.
@@ -98,6 +158,9 @@ class PerturbationMethod(AttributionMethod):
     @abstractmethod
     def score(self, p_full: float, p_variant: Tensor) -> Tensor:
         """Word scores from the target probability on the input and on each variant."""
+
+    def rows_spent(self, example: Example) -> int:
+        return 1 + len(example.words)
 
     def scores(self, model, examples, targets, engine=None):
         from ..engine import ScoringEngine

@@ -84,6 +84,9 @@ class IntegratedGradientsMethod(CaptumMethod):
         self.internal_batch_size = internal_batch_size
         self.batch_size = batch_size
 
+    def rows_spent(self, example: Example) -> int:
+        return self.n_steps
+
     def _attribute(self, model, enc, embeds, forward, extra, targets):
         from captum.attr import IntegratedGradients
 
@@ -119,6 +122,9 @@ class SmoothGradMethod(CaptumMethod):
     def scores(self, model, examples, targets, engine=None):
         torch.manual_seed(self.seed)  # the noise is seeded: the same call gives the same scores
         return super().scores(model, examples, targets, engine)
+
+    def rows_spent(self, example: Example) -> int:
+        return self.nt_samples
 
     def _attribute(self, model, enc, embeds, forward, extra, targets):
         from captum.attr import InputXGradient, NoiseTunnel

@@ -51,6 +51,11 @@ class ConformityLOO(AttributionMethod):
     def name(self) -> str:  # type: ignore[override]
         return "conformity" if self.score_kind == "conformity" else "conformity-credibility"
 
+    fuses_prediction = True
+
+    def rows_spent(self, example: Example) -> int:
+        return 1 + len(example.words)
+
     @property
     def dknn(self) -> DkNN:
         return self._dknn

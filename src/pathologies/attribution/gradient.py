@@ -36,6 +36,8 @@ def word_scores(tg: TokenGradients, variant: str) -> list[float]:
 class InputGradient(AttributionMethod):
     """Gradient of the target logit with respect to the input embeddings."""
 
+    fuses_prediction = True
+
     def __init__(self, variant: str = "signed", batch_tokens: int = 4096, max_batch: int = 64):
         if variant not in VARIANTS:
             raise InputError(f"gradient variant must be one of {', '.join(VARIANTS)}, not {variant!r}")

@@ -227,6 +227,10 @@ class Marginalization(AttributionMethod):
         """For the adaptive mode: each score's standard error in bits (from the tail sample)."""
         return self._errors.get(example.key()) if self.mode == "adaptive" else None
 
+    def rows_spent(self, example: Example) -> int:
+        counts = self._counts.get(example.key())
+        return 1 + (sum(counts) if counts else 0)
+
     def candidates_evaluated(self, example: Example) -> list[int] | None:
         """How many distinct candidates were evaluated for each word of ``example``."""
         return self._counts.get(example.key())

@@ -1,14 +1,14 @@
 """Per-example metric records for an attribution method, and their data-set aggregate.
 
-``evaluate_examples`` needs the model; ``aggregate`` needs only the records, so saved JSON
-lines can be summarized offline.
+``evaluate_examples`` / ``metric_records`` need the model; ``aggregate`` needs only the
+records, so a run's saved records are summarized offline.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..attribution import AttributionMethod, get_method, method_by_name
+from ..attribution import AttributionMethod, MethodResult, get_method
 from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..text import Example, InputError
@@ -45,21 +45,63 @@ def evaluate_examples(
     ``reduction`` stands for the three input-reduction figures.
     """
     metrics = expand_metrics(metrics)
-    if "auc_rep" in metrics and mlm is None:
-        raise InputError("auc_rep needs a masked LM: --mlm DIR")
-    if any(m in metrics for m in DKNN) and index is None:
-        raise InputError("credibility and conformity need a DkNN index: --index DIR (pathologies dknn fit)")
+    check_needs(metrics, mlm=mlm is not None, index=index is not None)
     if isinstance(method, str):
         method = get_method(method)
     engine = engine or ScoringEngine(model)
     examples = [model.fit_to_limit(ex) for ex in examples]
-    scores, probs, targets = method.attribute(model, examples, None, engine)
+    result = method.run(model, examples, None, engine)
+    dknn_out = None
+    if any(m in metrics for m in DKNN):
+        from ..dknn import DkNN
+
+        dknn = index if isinstance(index, DkNN) else DkNN.load(index)
+        dknn_out = dknn.predict(model, examples, engine)
+    if "auc_rep" in metrics and isinstance(mlm, str):
+        from ..models.mlm import load_mlm
+
+        mlm = load_mlm(mlm)
+    return metric_records(model, examples, method, result, metrics, engine, share=share, bins=bins, mlm=mlm, dknn_out=dknn_out)
+
+
+def check_needs(metrics: Sequence[str], *, mlm: bool, index: bool) -> None:
+    """A clear error when a metric asks for a resource that was not given."""
+    if "auc_rep" in metrics and not mlm:
+        raise InputError("auc_rep needs a masked LM: --mlm DIR")
+    if any(m in metrics for m in DKNN) and not index:
+        raise InputError("credibility and conformity need a DkNN index: --index DIR (pathologies dknn fit)")
+
+
+def metric_records(
+    model: TorchClassifier,
+    examples: Sequence[Example],
+    method: AttributionMethod,
+    result: MethodResult,
+    metrics: Sequence[str],
+    engine: ScoringEngine,
+    *,
+    share: float = 0.10,
+    bins: Sequence[float] = ERASER_BINS,
+    mlm=None,
+    dknn_out=None,
+    reductions: Sequence[Any] | None = None,
+    reranks: bool = True,
+) -> list[dict[str, Any]]:
+    """Per-example metric values of ``method`` given what it computed (``result``).
+
+    ``dknn_out``: the DkNN prediction of ``examples`` (for credibility and conformity);
+    ``reductions``: greedy reductions ranked by this method, when already computed;
+    ``reranks`` False: the method cannot score a changed input (imported attributions), so
+    I-Var and U-Var are left out.
+    """
+    scores, probs, targets = result.scores, result.probs, result.targets
     records = [
         {
             "uid": ex.uid,
             "method": method.name,
-            "predicted": t,
-            "confidence": float(p[t]),
+            "predicted": int(p.argmax()),
+            "target": t,
+            "confidence": float(p[int(p.argmax())]),
             "label": ex.label,
             "words": len(ex.words),
         }
@@ -74,11 +116,9 @@ def evaluate_examples(
             for r, c in zip(records, counts):
                 r[name] = c
     if "auc_rep" in metrics:
-        from ..models.mlm import load_mlm
         from .replacement import auc_rep
 
-        lm = load_mlm(mlm) if isinstance(mlm, str) else mlm
-        for r, v in zip(records, auc_rep(examples, scores, targets, lm, engine)):
+        for r, v in zip(records, auc_rep(examples, scores, targets, mlm, engine)):
             r["auc_rep"] = v
     if "iot" in metrics or "neutral" in metrics:
         from .plausibility import iot, neutral_score
@@ -91,26 +131,24 @@ def evaluate_examples(
             correct_positive = ex.label == r["predicted"] == len(model.labels) - 1 and len(model.labels) == 2
             if "iot" in metrics and correct_positive:
                 r["iot"] = iot(sc, ex.tags)
-    if "i_var" in metrics or "u_var" in metrics:
+    if reranks and ("i_var" in metrics or "u_var" in metrics):
         for r, m in zip(records, rank_variances(model, examples, scores, targets, method, engine)):
             r.update({k: v for k, v in m.items() if k in metrics})
     if any(m in metrics for m in REDUCTION):
-        from ..reduction import InputReducer
+        if reductions is None:
+            from ..reduction import InputReducer
 
-        for r, red in zip(records, InputReducer(model, importance=method, engine=engine).reduce(examples)):
+            reductions = InputReducer(model, importance=method, engine=engine).reduce(examples)
+        for r, red in zip(records, reductions):
             values = {
                 "reduced_length": len(red.final),
                 "reduced_confidence": red.final_confidence,
                 "random_confidence": red.random_baseline["confidence"],
             }
             r.update({k: v for k, v in values.items() if k in metrics})
-    if any(m in metrics for m in DKNN):
-        from ..dknn import DkNN
-
-        dknn = index if isinstance(index, DkNN) else DkNN.load(index)
-        out = dknn.predict(model, examples, engine)
-        credibility = out.credibility if out.p_values is not None else [None] * len(examples)
-        for r, cred, conf in zip(records, credibility, out.conformity):
+    if dknn_out is not None:
+        credibility = dknn_out.credibility if dknn_out.p_values is not None else [None] * len(examples)
+        for r, cred, conf in zip(records, credibility, dknn_out.conformity):
             if "credibility" in metrics and cred is not None:
                 r["credibility"] = float(cred)
             if "conformity" in metrics:
@@ -146,61 +184,3 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
         if vals:
             out[name] = sum(vals) / len(vals)
     return {k: out[k] for k in METRICS if k in out}
-
-
-def evaluate_methods(
-    model: TorchClassifier,
-    examples: Sequence[Example],
-    methods: Sequence[str | AttributionMethod],
-    *,
-    out_dir: str | None = None,
-    metrics: Sequence[str] = PER_EXAMPLE,
-    chunk: int = 32,
-    show_progress: bool = True,
-    **settings: Any,
-) -> dict[str, dict[str, float]]:
-    """Aggregate metrics for each method (methods × metrics).
-
-    With ``out_dir``, per-example records go to ``<out_dir>/<method>.jsonl`` as they are
-    computed and a rerun resumes; the table is written to ``<out_dir>/summary.json``.
-    """
-    import json
-    from pathlib import Path
-
-    from ..explain import as_examples
-    from ..progress import progress_bar
-    from ..runs import JsonlRun
-
-    examples = as_examples(examples)
-    engine = ScoringEngine(model)
-    mlm = settings.get("mlm")
-    if isinstance(mlm, str):  # load once, share between the metric and the method
-        from ..models.mlm import load_mlm
-
-        settings["mlm"] = mlm = load_mlm(mlm)
-    if isinstance(settings.get("index"), (str, Path)):  # load the DkNN index once
-        from ..dknn import DkNN
-
-        settings["index"] = DkNN.load(settings["index"])
-    table: dict[str, dict[str, float]] = {}
-    for entry in methods:
-        if isinstance(entry, AttributionMethod):  # a method object with its own settings
-            method, name = entry, entry.name
-        else:
-            method, name = method_by_name(entry, mlm=mlm, index=settings.get("index")), entry
-        run = JsonlRun(Path(out_dir) / f"{name}.jsonl") if out_dir else None
-        records: list[dict[str, Any]] = list(run.records) if run else []
-        chunks = run.pending_chunks(examples, chunk) if run else [examples[i : i + chunk] for i in range(0, len(examples), chunk)]
-        with progress_bar(f"evaluate ({name})", sum(map(len, chunks)), show_progress) as advance:
-            for part in chunks:
-                new = evaluate_examples(model, part, method, metrics=metrics, engine=engine, **settings)
-                if run:
-                    run.append(new)
-                records += new
-                advance(len(part))
-        table[name] = aggregate(records)
-    if out_dir:
-        (Path(out_dir) / "summary.json").write_text(
-            json.dumps({"methods": table, "metrics": {k: METRICS[k].to_dict() for k in METRICS}}, indent=2)
-        )
-    return table

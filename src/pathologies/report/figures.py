@@ -1,4 +1,4 @@
-"""The report's figures: computed from a model and examples, drawn with matplotlib as PNG data URIs."""
+"""The report's figures, drawn with matplotlib as PNG data URIs from a run's records (never a model)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ from typing import Sequence
 
 import numpy as np
 
-from ..engine import ScoringEngine
-from ..metrics import ranking
-from ..models import TorchClassifier
-from ..text import Example
 
 
 def png_data_uri(fig) -> str:
@@ -48,37 +44,6 @@ def length_histogram(original: Sequence[int], reduced: Sequence[int], title: str
     return png_data_uri(fig)
 
 
-def confidence_after_removal(
-    model: TorchClassifier,
-    examples: Sequence[Example],
-    scores: Sequence[Sequence[float]],
-    targets: Sequence[int],
-    engine: ScoringEngine,
-    max_removed: int = 15,
-) -> dict[str, list[list[float]]]:
-    """Confidence in the predicted class with 0..max_removed most / least important words removed.
-
-    Words are ranked once, on the original input (PCT's Figure 2). An example contributes to
-    k only while it has more than k words.
-    """
-    variants, keys = [], []
-    for i, (ex, sc) in enumerate(zip(examples, scores)):
-        order = ranking(sc)
-        for k in range(0, min(max_removed, len(ex.words) - 1) + 1):
-            variants.append(ex.without(order[:k]))
-            keys.append(("important", k, i))
-            if k:
-                variants.append(ex.without(order[len(order) - k :]))
-                keys.append(("unimportant", k, i))
-    probs = engine.probabilities(variants)
-    out = {"important": [[] for _ in range(max_removed + 1)], "unimportant": [[] for _ in range(max_removed + 1)]}
-    for (kind, k, i), p in zip(keys, probs):
-        out[kind][k].append(float(p[targets[i]]))
-        if k == 0:
-            out["unimportant"][0].append(float(p[targets[i]]))
-    return out
-
-
 def confidence_density(curves: dict[str, list[list[float]]], title: str) -> str:
     """Violin plots of confidence for each number of removed words, important vs unimportant."""
     plt = _plt()
@@ -98,32 +63,56 @@ def confidence_density(curves: dict[str, list[list[float]]], title: str) -> str:
     return png_data_uri(fig)
 
 
-def projection(
-    model: TorchClassifier, example: Example, scores: Sequence[float], max_removed: int = 8
-) -> str:
-    """PCA of sentence representations of an example and its reduced versions (PCT's Figure 3).
-
-    Positive set: the original with 1..n least important words removed (cumulatively);
-    negative set: with 1..n most important words removed.
-    """
+def projection(record: dict) -> str:
+    """PCA of sentence representations of an example and its reduced versions (PCT's
+    Figure 3), drawn from a run's projection record."""
     plt = _plt()
-    order = ranking(scores)
-    n = min(max_removed, len(example.words) - 1)
-    positives = [example.without(order[len(order) - k :]) for k in range(1, n + 1)]
-    negatives = [example.without(order[:k]) for k in range(1, n + 1)]
-    reps = model.representations([example] + positives + negatives).sentence.numpy()
-    centered = reps - reps.mean(0)
-    _, _, vt = np.linalg.svd(centered, full_matrices=False)
-    xy = centered @ vt[:2].T
+    xy = np.asarray(record["points"], dtype=float)
+    kind = record["kind"]
+    ks = record["k"]
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.scatter(xy[1 : n + 1, 0], xy[1 : n + 1, 1], c="#55a868", label="unimportant removed")
-    ax.scatter(xy[n + 1 :, 0], xy[n + 1 :, 1], c="#c44e52", label="important removed")
-    ax.scatter(xy[:1, 0], xy[:1, 1], c="black", marker="*", s=160, label="original")
-    for k in range(n):
-        ax.annotate(str(k + 1), xy[1 + k], fontsize=7)
-        ax.annotate(str(k + 1), xy[n + 1 + k], fontsize=7)
+    for name, color, marker, size in (
+        ("unimportant removed", "#55a868", "o", 30),
+        ("important removed", "#c44e52", "o", 30),
+        ("original", "black", "*", 160),
+    ):
+        rows = [i for i, k in enumerate(kind) if k == name]
+        if rows:
+            ax.scatter(xy[rows, 0], xy[rows, 1], c=color, marker=marker, s=size, label=name)
+    for i, k in enumerate(ks):
+        if k:
+            ax.annotate(str(k), xy[i], fontsize=7)
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.legend(fontsize=7)
-    ax.set_title("sentence representations (PCA)")
+    ax.set_title(f"{record.get('uid')}: sentence representations (PCA)")
     return png_data_uri(fig)
+
+
+def curves_by_k(curve_records, max_removed: int = 15) -> dict[str, list[list[float]]]:
+    """Per-example removal curves regrouped by the number of words removed."""
+    out = {"important": [[] for _ in range(max_removed + 1)], "unimportant": [[] for _ in range(max_removed + 1)]}
+    for rec in curve_records:
+        for kind in out:
+            for k, v in enumerate(rec[kind][: max_removed + 1]):
+                out[kind][k].append(v)
+    return out
+
+
+def run_figures(run) -> dict[str, str]:
+    """The report's figures for one run, drawn from its records."""
+    figs: dict[str, str] = {}
+    reds = run.records["reductions"]
+    if reds:
+        figs["lengths"] = length_histogram(
+            [len(r["original"]) for r in reds], [len(r["final"]) for r in reds],
+            f"{run.name}: input reduction ({run.manifest['spec']['reduce']})",
+        )
+    curves = run.records["curves"]
+    if curves:
+        figs["density"] = confidence_density(curves_by_k(curves), f"{run.name}: words removed by {curves[0]['method']} rank")
+    projections = run.records["projections"]
+    if projections:
+        longest = max(projections, key=lambda r: r["words"])
+        figs["projection"] = projection(longest)
+    return figs

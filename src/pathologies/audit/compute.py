@@ -1,0 +1,124 @@
+"""One chunk of an audit: every record for a group of examples, through one scoring engine.
+
+A chunk is computed the same way whether the run is fresh, resumed or spread over workers:
+a fresh engine per chunk (the cache is shared by the chunk's methods, metrics, reduction and
+figures), the same examples in the same order. So a resumed run, or a chunk computed on
+another worker with the same software, gives the same numbers as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..attribution import AttributionMethod
+from ..engine import ScoringEngine
+from ..metrics import DKNN, REDUCTION, metric_records
+from ..metrics.figures import removal_curves, representation_projection
+from ..models import TorchClassifier
+from ..reduction import InputReducer
+from ..text import Example
+from .imported import ImportedScores
+from .spec import RERANKED, AuditSpec
+
+
+@dataclass
+class AuditPlan:
+    """The spec with its method objects and loaded resources (a masked LM, a DkNN index)."""
+
+    spec: AuditSpec
+    methods: dict[str, AttributionMethod]
+    reducer_method: AttributionMethod | None = None
+    mlm: Any = None
+    dknn: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _attribution_record(ex: Example, method: AttributionMethod, res, i: int, labels, index: int) -> dict[str, Any]:
+    return {
+        "index": index,
+        "uid": ex.uid,
+        "method": method.name,
+        "words": list(ex.words),
+        "scores": res.scores[i],
+        "target": res.targets[i],
+        "probs": [float(x) for x in res.probs[i]],
+        "label": ex.label,
+        "fixed": list(ex.fixed) if ex.fixed is not None else None,
+        "fixed_first": ex.fixed_first,
+        "labels": list(labels),
+        "settings": method.settings(),
+        "errors": res.errors[i] if res.errors else None,
+        "bounds": res.bounds[i] if res.bounds else None,
+        "rows": res.rows[i] if res.rows else None,
+    }
+
+
+def audit_chunk(
+    model: TorchClassifier, examples: Sequence[Example], positions: Sequence[int], plan: AuditPlan
+) -> dict[str, list[dict[str, Any]]]:
+    """All records of one chunk: attributions, per-example metrics, reductions, figure data."""
+    spec = plan.spec
+    engine = ScoringEngine(model)
+    examples = list(examples)
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("attributions", "metrics", "reductions", "curves", "projections")}
+    fixed_targets = None if spec.target is None else [model.label_index(spec.target)] * len(examples)
+    results = {}
+    for name, method in plan.methods.items():
+        res = method.run(model, examples, fixed_targets, engine)
+        results[name] = res
+        out["attributions"] += [
+            _attribution_record(ex, method, res, i, model.labels, pos) for i, (ex, pos) in enumerate(zip(examples, positions))
+        ]
+    reductions = None
+    if plan.reducer_method is not None:
+        reducer = InputReducer(
+            model, importance=plan.reducer_method, beam=spec.beam, k=spec.beam, engine=engine, random_seed=spec.seed
+        )
+        reductions = reducer.reduce(examples)
+        credibility = None
+        if plan.dknn is not None and getattr(plan.dknn, "calibration_", None) is not None:
+            reduced = [ex.with_words(r.final) for ex, r in zip(examples, reductions)]
+            credibility = plan.dknn.predict(model, reduced, engine).credibility
+        for i, (r, pos) in enumerate(zip(reductions, positions)):
+            rec = {"index": pos, **r.to_dict()}
+            if credibility is not None:
+                rec["final_credibility"] = float(credibility[i])
+            out["reductions"].append(rec)
+    dknn_out = None
+    if plan.dknn is not None and any(m in spec.metrics for m in DKNN):
+        dknn_out = plan.dknn.predict(model, examples, engine)
+    if spec.metrics:
+        for name, method in plan.methods.items():
+            imported = isinstance(method, ImportedScores)
+            same = (
+                reductions is not None and spec.beam == 1 and plan.reducer_method is method
+            )  # the run's greedy reduction is this method's: reuse it
+            rows = metric_records(
+                model, examples, method, results[name], spec.metrics, engine,
+                share=spec.share, mlm=plan.mlm, dknn_out=dknn_out,
+                reductions=reductions if same else None, reranks=not imported,
+            )
+            for r, pos in zip(rows, positions):
+                r["index"] = pos
+                if imported:
+                    r["not_computed"] = [m for m in RERANKED if m in spec.metrics]
+            out["metrics"] += rows
+    if plan.methods and (spec.curves or spec.show):
+        first = next(iter(plan.methods))
+        res = results[first]
+        if spec.curves:
+            curves = removal_curves(examples, res.scores, res.targets, engine)
+            out["curves"] = [
+                {"index": pos, "uid": ex.uid, "method": first, **c} for ex, pos, c in zip(examples, positions, curves)
+            ]
+        for i, (ex, pos) in enumerate(zip(examples, positions)):
+            if pos < spec.show and len(ex.words) > 1:
+                proj = representation_projection(engine, ex, res.scores[i])
+                out["projections"].append({"index": pos, "uid": ex.uid, "method": first, "words": len(ex.words), **proj})
+    out["engine"] = [{"requested": engine.stats.requested, "computed": engine.stats.computed, "cache_hits": engine.stats.cache_hits}]
+    return out
+
+
+def uses_reduction_metrics(spec: AuditSpec) -> bool:
+    return any(m in spec.metrics for m in REDUCTION)

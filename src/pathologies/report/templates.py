@@ -1,0 +1,131 @@
+"""The HTML templates: one source for the standalone report and the notebook views.
+
+Jinja2 with autoescaping: every piece of text from the data is escaped.
+"""
+
+from __future__ import annotations
+
+from jinja2 import DictLoader, Environment, select_autoescape
+
+STYLE = """
+.pth { font-family: system-ui, sans-serif; color: #222; }
+.pth h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+.pth .cols { display: grid; grid-template-columns: repeat(var(--n, 1), minmax(0, 1fr)); gap: 1.5em; }
+.pth table.metrics { border-collapse: collapse; font-size: 0.9em; }
+.pth table.metrics td, .pth table.metrics th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+.pth table.metrics th:first-child, .pth table.metrics td:first-child { text-align: left; }
+.pth .heat { line-height: 2; margin: 0.2em 0; }
+.pth .heat span.w { display: inline-block; padding: 0 3px; border-radius: 3px; margin-right: 2px; color: #111; }
+.pth .heat span.m { text-decoration: line-through; outline: 2px solid #333; }
+.pth .method { display: inline-block; width: 11em; color: #555; font-size: 0.85em; }
+.pth .conf { display: inline-block; width: 4em; color: #555; font-family: monospace; }
+.pth .meta { color: #666; font-size: 0.85em; }
+.pth img { max-width: 100%; }
+.pth dl.prov { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 0.85em; }
+.pth dl.prov dt { color: #555; } .pth dl.prov dd { margin: 0; font-family: monospace; overflow-wrap: anywhere; }
+"""
+
+MACROS = r"""
+{% macro heat(cells) -%}
+{% for c in cells %}<span class="w{{ ' m' if c.marked else '' }}" style="background: {{ c.color }}" title="{{ c.score }}">{{ c.word }}</span>{% endfor %}
+{%- endmacro %}
+
+{% macro attribution(a) -%}
+<div class="example">
+<p class="meta">{{ a.uid }}: {{ a.method }}, target <b>{{ a.target }}</b> ({{ a.confidence }}){% if a.gold %}, gold {{ a.gold }}{% endif %}{% if a.fixed %}<br>fixed: {{ a.fixed }}{% endif %}</p>
+<div class="heat">{{ heat(a.cells) }}</div>
+</div>
+{%- endmacro %}
+
+{% macro heatmap_rows(h) -%}
+<div class="example">
+<p class="meta">{{ h.uid }}: predicted <b>{{ h.predicted }}</b> ({{ h.confidence }}){% if h.gold %}, gold {{ h.gold }}{% endif %}{% if h.fixed %}<br>fixed: {{ h.fixed }}{% endif %}</p>
+{% for row in h.rows %}<div class="heat"><span class="method">{{ row.method }}</span>{{ heat(row.cells) }}</div>{% endfor %}
+</div>
+{%- endmacro %}
+
+{% macro reduction(r) -%}
+<div class="example"><p class="meta">{{ r.uid }}: label kept <b>{{ r.label }}</b>; {{ r.original_length }} → {{ r.final_length }} words, confidence {{ r.original_confidence }} → {{ r.final_confidence }}; random removal to the same length: “{{ r.random }}” ({{ r.random_confidence }})</p>
+{% for st in r.steps %}<div class="heat"><span class="conf">{{ st.confidence }}</span>{{ heat(st.cells) }}</div>{% endfor %}
+</div>
+{%- endmacro %}
+
+{% macro metric_table(table, names, info) -%}
+<table class="metrics"><tr><th>metric</th>{% for m in table %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for k in names %}<tr><td title="{{ info[k].description }}">{{ info[k].display }} {{ '↓' if info[k].lower_is_better else '↑' }}</td>
+{% for m, row in table.items() %}<td>{{ '%.4f'|format(row[k]) if k in row else '' }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{%- endmacro %}
+
+{% macro kv_table(rows) -%}
+<table class="metrics">{% for k, v in rows %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+{%- endmacro %}
+
+{% macro provenance(p) -%}
+<dl class="prov">{% for k, v in p %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>
+{%- endmacro %}
+"""
+
+ATTRIBUTION = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>{{ m.attribution(a) }}</div>"""
+
+REDUCTION = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>{{ m.reduction(r) }}</div>"""
+
+RUN = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>
+<p class="meta">{{ s.name }}: {{ s.subtitle }}</p>
+{% if s.table %}{{ m.metric_table(s.table, s.metric_names, info) }}{% endif %}
+{% if s.reduction_rows %}<p class="meta">Input reduction ({{ s.reduction_method }})</p>{{ m.kv_table(s.reduction_rows) }}{% endif %}
+{% for h in s.heatmaps[:3] %}{{ m.heatmap_rows(h) }}{% endfor %}
+{% for r in s.reductions[:2] %}{{ m.reduction(r) }}{% endfor %}
+</div>"""
+
+REPORT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>{{ title }}</title>
+<style>body { margin: 1.5em; } h1 { font-size: 1.5em; } {{ style }}</style></head>
+<body class="pth">{% import 'macros' as m %}
+<h1>{{ title }}</h1>
+<p class="meta">{{ subtitle }}</p>
+
+<h2>Metrics</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+<p class="meta">{{ s.subtitle }}</p>
+{% if s.table %}{{ m.metric_table(s.table, metric_names, info) }}{% else %}<p class="meta">No metrics in this run.</p>{% endif %}
+</div>{% endfor %}</div>
+
+{% if sections|selectattr('reduction_rows')|list %}
+<h2>Input reduction</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% if s.reduction_rows %}<p class="meta">{{ s.reduction_method }}</p>{{ m.kv_table(s.reduction_rows) }}{% else %}<p class="meta">No reduction in this run.</p>{% endif %}
+</div>{% endfor %}</div>
+{% endif %}
+
+<h2>Heatmaps</h2>
+<p class="meta">Blue: evidence for the predicted class; red: against. Hover a word for its score.</p>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% for h in s.heatmaps %}{{ m.heatmap_rows(h) }}{% endfor %}</div>{% endfor %}</div>
+
+{% if sections|selectattr('reductions')|list %}
+<h2>Reduction paths</h2>
+<p class="meta">Each line: confidence in the kept label and the importance heatmap at that step; the word removed next is struck out.</p>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% for r in s.reductions %}{{ m.reduction(r) }}{% endfor %}</div>{% endfor %}</div>
+{% endif %}
+
+{% for key, heading in figure_headings %}{% if sections|selectattr('figures.' ~ key)|list %}
+<h2>{{ heading }}</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div>{% if s.figures[key] %}<img alt="{{ key }} {{ s.name }}" src="{{ s.figures[key] }}">{% endif %}</div>{% endfor %}</div>
+{% endif %}{% endfor %}
+
+<h2>Provenance</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>{{ m.provenance(s.provenance) }}</div>{% endfor %}</div>
+</body></html>
+"""
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=DictLoader({"macros": MACROS, "attribution": ATTRIBUTION, "reduction": REDUCTION, "run": RUN, "report": REPORT}),
+        autoescape=select_autoescape(default_for_string=True, default=True),
+    )
+    return env

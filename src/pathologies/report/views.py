@@ -1,0 +1,181 @@
+"""Views of records: what the report and the notebook show, built from records alone.
+
+Every function here reads records (attributions, reductions, a run) and renders; none
+loads a model or computes a score.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..metrics import METRICS
+from .templates import STYLE, environment
+
+if TYPE_CHECKING:
+    from ..attribution import Attribution
+    from ..audit import Run
+    from ..reduction import Reduction
+
+
+def word_cells(words: Sequence[str], scores: Sequence[float], marked: int | None = None) -> list[dict]:
+    """Words with their background colours (blue: for the class, red: against)."""
+    scale = max((abs(s) for s in scores), default=0.0) or 1.0
+    cells = []
+    for i, (w, s) in enumerate(zip(words, scores)):
+        a = min(1.0, abs(s) / scale)
+        fade = int(255 * (1 - 0.8 * a))
+        color = f"rgb({fade},{fade},255)" if s >= 0 else f"rgb(255,{fade},{fade})"
+        cells.append({"word": w, "score": f"{s:+.4f}", "color": color, "marked": i == marked})
+    return cells
+
+
+def _label(labels: Sequence[str] | None, i: int | None) -> str | None:
+    if i is None:
+        return None
+    return labels[i] if labels and 0 <= i < len(labels) else str(i)
+
+
+def attribution_view(a: "Attribution") -> dict[str, Any]:
+    return {
+        "uid": a.uid,
+        "method": a.method,
+        "target": _label(a.labels, a.target),
+        "confidence": f"{a.probs[a.target]:.3f}",
+        "gold": _label(a.labels, a.label),
+        "fixed": " ".join(a.fixed) if a.fixed else None,
+        "cells": word_cells(a.words, a.scores),
+    }
+
+
+def reduction_view(r: "Reduction") -> dict[str, Any]:
+    rb = r.random_baseline or {}
+    return {
+        "uid": r.uid,
+        "label": _label(r.labels, r.predicted),
+        "original_length": len(r.original),
+        "final_length": len(r.final),
+        "original_confidence": f"{r.original_confidence:.3f}",
+        "final_confidence": f"{r.final_confidence:.3f}",
+        "steps": [
+            {"confidence": f"{s.confidence:.3f}", "cells": word_cells(s.words, s.scores, s.removed_index)} for s in r.path
+        ],
+        "random": " ".join(rb.get("words", [])),
+        "random_confidence": f"{rb['confidence']:.3f}" if "confidence" in rb else "–",
+    }
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {x}" for k, x in v.items())
+    return str(v)
+
+
+REDUCTION_LABELS = {
+    "examples": "examples",
+    "mean_original_length": "mean original length (words)",
+    "mean_reduced_length": "mean reduced length (words)",
+    "share_reduced_to_1": "share reduced to 1 word",
+    "share_reduced_to_2_or_less": "share reduced to 2 words or fewer",
+    "mean_confidence_original": "mean confidence, original inputs",
+    "mean_confidence_reduced": "mean confidence, reduced inputs",
+    "random_mean_confidence": "mean confidence, random removal to the same length",
+    "random_share_prediction_kept": "share of random removals that keep the label",
+    "mean_model_calls": "mean model rows per example",
+    "accuracy_original": "accuracy (original = reduced)",
+    "mean_credibility_original": "mean DkNN credibility, original inputs",
+    "mean_credibility_reduced": "mean DkNN credibility, reduced inputs",
+    "reduced_length_histogram": "reduced lengths (words: examples)",
+}
+
+
+def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The manifest in lines a reader scans: model, data, settings, machine, dates, cuts."""
+    spec, model, data, env = manifest["spec"], manifest["model"], manifest["data"], manifest.get("environment", {})
+    rows = [
+        ("model", f"{model['family']} · {model['source']}"),
+        ("model sha256", model["sha256"][:16]),
+        ("labels", ", ".join(model["labels"])),
+        ("data", f"{data['spec'] or 'given examples'} · {data['examples']} examples · sha256 {data['sha256'][:16]}"),
+        ("methods", ", ".join(spec["methods"]) or "–"),
+        ("metrics", ", ".join(METRICS[m].display for m in spec["metrics"] if m in METRICS) or "–"),
+        ("reduction", f"{spec['reduce']} by {spec.get('reduce_by') or (spec['methods'][0] if spec['methods'] else 'gradient')}" if spec["reduce"] else "none"),
+        ("share, seed, chunk", f"{spec['share']}, {spec['seed']}, {spec['chunk']}"),
+    ]
+    for name, res in (manifest.get("resources") or {}).items():
+        if res and name != "imports":
+            rows.append((name, f"{res['path']}" + (f" · sha256 {res['sha256'][:16]}" if res.get("sha256") else "")))
+    for name, res in ((manifest.get("resources") or {}).get("imports") or {}).items():
+        rows.append((f"imported {name}", res["path"]))
+    cut = manifest.get("cut") or {}
+    rows.append(("cut to the model's limit", f"{cut.get('truncated', 0)} of {cut.get('of', data['examples'])} inputs" + (f" (limit {cut['max_tokens']} tokens)" if cut.get("truncated") else "")))
+    rows += [
+        ("toolkit, torch", f"{env.get('toolkit')}, {env.get('torch')}"),
+        ("machine, device", f"{env.get('machine')}, {env.get('device')}, {env.get('threads')} threads"),
+        ("created", manifest.get("created", "")),
+    ]
+    return rows
+
+
+def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, Any]:
+    """Everything a report or a notebook shows of one run, from its records."""
+    from ..attribution import Attribution
+    from ..reduction import Reduction
+
+    methods = run.methods
+    by_index: dict[int, dict[str, dict]] = {}
+    for r in run.records["attributions"]:
+        by_index.setdefault(r["index"], {})[r["method"]] = r
+    heatmaps = []
+    for idx in sorted(by_index)[:n_show]:
+        rows = by_index[idx]
+        first = Attribution.from_dict(rows[next(m for m in methods if m in rows)])
+        heatmaps.append(
+            {
+                "uid": first.uid,
+                "fixed": " ".join(first.fixed) if first.fixed else None,
+                "predicted": _label(first.labels, first.predicted),
+                "confidence": f"{max(first.probs):.3f}",
+                "gold": _label(first.labels, first.label),
+                "rows": [{"method": m, "cells": word_cells(rows[m]["words"], rows[m]["scores"])} for m in methods if m in rows],
+            }
+        )
+    reductions = [reduction_view(Reduction.from_dict(r)) for r in run.records["reductions"][:n_show]]
+    summary = run.summary.get("reduction") or {}
+    spec = run.manifest["spec"]
+    reduction_method = ""
+    if spec.get("reduce"):
+        by = spec.get("reduce_by") or next((m for m in methods if m not in spec.get("imports", {})), "gradient")
+        reduction_method = f"{spec['reduce']} search, words ranked by {by}, re-ranked after every removal"
+    data = run.manifest["data"]
+    section = {
+        "name": run.name,
+        "subtitle": f"{run.manifest['model']['source']} on {data['spec'] or 'given examples'} ({data['examples']} examples)"
+        + ("" if run.complete else " — unfinished run: the records so far"),
+        "table": run.table,
+        "metric_names": [k for k in METRICS if any(k in row for row in run.table.values())],
+        "heatmaps": heatmaps,
+        "reductions": reductions,
+        "reduction_method": reduction_method,
+        "reduction_rows": [(REDUCTION_LABELS.get(k, k), _fmt(v)) for k, v in summary.items() if k != "method"],
+        "provenance": provenance_rows(run.manifest),
+        "figures": {},
+    }
+    if figures:
+        from . import figures as fig
+
+        section["figures"] = fig.run_figures(run)
+    return section
+
+
+def attribution_html(a: "Attribution") -> str:
+    return environment().get_template("attribution").render(a=attribution_view(a), style=STYLE)
+
+
+def reduction_html(r: "Reduction") -> str:
+    return environment().get_template("reduction").render(r=reduction_view(r), style=STYLE)
+
+
+def run_html(run: "Run") -> str:
+    return environment().get_template("run").render(s=run_section(run, n_show=3, figures=False), style=STYLE, info=METRICS)
