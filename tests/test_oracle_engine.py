@@ -147,3 +147,61 @@ def test_errors_that_are_not_out_of_memory_are_raised():
     model.predict_proba = lambda batch: (_ for _ in ()).throw(RuntimeError("CUDA out of memory."))
     with pytest.raises(RuntimeError, match="out of memory"):
         ScoringEngine(model).probabilities(EXS[:1])  # one row left: nothing to halve
+
+
+def test_out_of_memory_halving_by_hand():
+    model = make_bow()
+    real = model.predict_proba
+    sizes = []
+
+    def flaky(batch):
+        sizes.append(len(batch))
+        if len(batch) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(batch)
+
+    model.predict_proba = flaky
+    engine = ScoringEngine(model)
+    probs = engine.probabilities(EXS)
+    # 5 rows fail -> halves of 2 and 3; the 3 fail -> 1 and 2. Budgets halve at each failure.
+    assert sizes == [5, 2, 3, 1, 2]
+    assert engine.stats.oom_retries == 2 and engine.stats.batches == 3
+    assert engine.batch_tokens == 8192 // 4 and isinstance(engine.batch_tokens, int)
+    assert engine.max_batch == 1 and isinstance(engine.max_batch, int)
+    assert [float(p[1]) for p in probs] == pytest.approx([bow_p(ex.words) for ex in EXS], abs=1e-6)
+
+
+def test_defaults_and_progress_reporting(monkeypatch):
+    import contextlib
+
+    import pathologies.engine as engine_module
+
+    engine = ScoringEngine(make_bow())
+    assert (engine.batch_tokens, engine.max_batch, engine.cache.max_entries, engine.show_progress) == (8192, 256, 500_000, False)
+    assert ScoreCache().max_entries == 500_000
+    calls, advanced = [], []
+
+    @contextlib.contextmanager
+    def spy(description, total, enabled=True):
+        calls.append((description, total, enabled))
+        yield advanced.append
+
+    monkeypatch.setattr(engine_module, "progress_bar", spy)
+    shown = ScoringEngine(make_bow(), show_progress=True, batch_tokens=4)
+    shown.probabilities(EXS)
+    shown.representations(EXS[:3] + EXS[:1])
+    assert calls == [("scoring", 5, True), ("representations", 3, True)]
+    assert sum(advanced) == 5 + 3 and all(isinstance(n, int) for n in advanced)
+
+
+def test_representations_without_duplicates_and_of_nothing():
+    model = make_bow()
+    engine = ScoringEngine(model, batch_tokens=4)
+    reps = engine.representations(EXS)
+    direct = model.representations(EXS)
+    assert set(reps.layers) == set(direct.layers)
+    for k in direct.layers:
+        assert torch.allclose(reps.layers[k], direct.layers[k], atol=1e-7)
+    assert torch.allclose(reps.sentence, direct.sentence, atol=1e-7)
+    empty = engine.representations([])
+    assert empty.layers == {} and tuple(empty.sentence.shape) == (0, 0)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Mutation testing of the core modules with mutmut 3, one module at a time.
+#
+#   bash benchmarks/mutate.sh                 # every module below
+#   bash benchmarks/mutate.sh engine metrics  # some of them
+#
+# Each module runs in its own scratch copy ($MUTATE_WORK/<module>) of the committed tree
+# (MUTATE_FROM=HEAD, the default, or any commit; MUTATE_FROM=worktree copies the working
+# tree as it is), so the checkout is never touched, with only the test files that exercise that module
+# (mutmut then picks, per mutated function, the tests that call it). One worker, niced:
+# the machine is shared. Results: benchmarks/results/mutation-<module>.json (counts and
+# the surviving mutants with their diffs); the triage lives in benchmarks/MUTATION.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$ROOT/.venv/bin/python}
+WORK=${MUTATE_WORK:-${TMPDIR:-/tmp}/pathologies-mutate}
+OUT=${MUTATE_OUT:-$ROOT/benchmarks/results}
+CHILDREN=${MUTATE_CHILDREN:-1}
+
+declare -A FILES TESTS
+FILES[engine]="src/pathologies/engine.py"
+TESTS[engine]="tests/test_engine.py tests/test_oracle_engine.py"
+FILES[reduction]="src/pathologies/reduction.py"
+TESTS[reduction]="tests/test_reduction.py tests/test_oracle_reduction.py"
+FILES[metrics]="src/pathologies/metrics/removal.py src/pathologies/metrics/calibration.py src/pathologies/metrics/replacement.py src/pathologies/metrics/plausibility.py src/pathologies/metrics/evaluate.py"
+TESTS[metrics]="tests/test_metrics.py tests/test_oracle_metrics.py"
+FILES[dknn]="src/pathologies/dknn.py src/pathologies/attribution/conformity.py"
+TESTS[dknn]="tests/test_dknn.py tests/test_oracle_dknn.py"
+FILES[objectives]="src/pathologies/training/objectives.py"
+TESTS[objectives]="tests/test_objectives.py tests/test_oracle_objectives.py"
+FILES[attribution]="src/pathologies/attribution/gradient.py src/pathologies/attribution/loo.py src/pathologies/attribution/erasure.py src/pathologies/attribution/odds.py src/pathologies/attribution/captum_methods.py src/pathologies/attribution/base.py src/pathologies/attribution/__init__.py"
+TESTS[attribution]="tests/test_attribution.py tests/test_oracle_attribution.py"
+FILES[marginalization]="src/pathologies/attribution/marginalization.py"
+TESTS[marginalization]="tests/test_marginalization.py tests/test_oracle_marginalization.py"
+ALL=(engine reduction metrics dknn objectives attribution marginalization)
+
+modules=("$@")
+[ ${#modules[@]} -eq 0 ] && modules=("${ALL[@]}")
+mkdir -p "$OUT" "$WORK"
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+for m in "${modules[@]}"; do
+  [ -n "${FILES[$m]:-}" ] || { echo "unknown module $m (known: ${ALL[*]})" >&2; exit 2; }
+  dir="$WORK/$m"
+  rm -rf "$dir" && mkdir -p "$dir"
+  if [ "${MUTATE_FROM:-HEAD}" = worktree ]; then
+    cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/pyproject.toml" "$dir/"
+  else
+    git -C "$ROOT" archive "${MUTATE_FROM:-HEAD}" src tests pyproject.toml | tar -x -C "$dir"
+  fi
+  commit=$(git -C "$ROOT" rev-parse --short "${MUTATE_FROM:-HEAD}" 2>/dev/null || echo worktree)
+  [ "${MUTATE_FROM:-HEAD}" = worktree ] && commit="worktree on $(git -C "$ROOT" rev-parse --short HEAD)"
+  find "$dir" -name __pycache__ -prune -exec rm -rf {} +
+  {
+    echo "[mutmut]"
+    echo "source_paths = src"
+    echo "only_mutate ="
+    for f in ${FILES[$m]}; do echo "    $f"; done
+    echo "pytest_add_cli_args_test_selection ="
+    for t in ${TESTS[$m]}; do echo "    $t"; done
+    echo "pytest_add_cli_args ="
+    echo "    -p"
+    echo "    no:cacheprovider"
+    echo "    -x"
+    echo "    -q"
+    echo "process_isolation = forkserver"
+    echo "use_git_change_detection = false"
+  } > "$dir/setup.cfg"
+  # The copy's pyproject.toml must not carry a [tool.mutmut] table (setup.cfg is read otherwise).
+  start=$(date +%s)
+  echo "== $m: $(date -u +%FT%TZ) mutating ${FILES[$m]}"
+  (cd "$dir" && nice -n 10 "$PY" -m mutmut run --max-children "$CHILDREN" > "$dir/run.log" 2>&1) || {
+    echo "mutmut run failed for $m; see $dir/run.log" >&2; tail -20 "$dir/run.log" >&2; exit 1; }
+  secs=$(( $(date +%s) - start ))
+  (cd "$dir" && "$PY" -m mutmut results --all true > "$dir/results.txt" 2>&1 || true)
+  (cd "$dir" && "$PY" -m mutmut export-cicd-stats > /dev/null 2>&1 || true)
+  "$PY" "$ROOT/benchmarks/mutation_report.py" "$dir" "$m" "$secs" "${FILES[$m]}" "${TESTS[$m]}" "$commit" > "$OUT/mutation-$m.json"
+  "$PY" - "$OUT/mutation-$m.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(f"== {d['module']}: {d['killed']} killed of {d['total']} ({d['survived']} survived, "
+      f"{d['timeout']} timeout, {d['no_tests']} no tests, {d['other']} other) in {d['seconds']} s")
+EOF
+done
