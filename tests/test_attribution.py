@@ -135,20 +135,15 @@ def test_many_examples_share_batches(bow):
     assert engine.stats.batches == 2  # originals in one call, every variant of every example in one
 
 
-def test_interrupted_run_resumes_to_the_same_records(bow, tmp_path):
-    exs = [Example.from_text(s, uid=f"ex{i}") for i, s in enumerate(
-        ["great fun", "the movie was bad", "not boring", "great", "boring movie", "the fun movie"])]
-    whole = explain_to_file(bow, exs, tmp_path / "whole.jsonl", "loo", chunk=2, show_progress=False)
-    lines = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
-    part = tmp_path / "part.jsonl"
-    part.write_text("".join(lines[:4]) + lines[4][:17])  # stopped after chunk 2, a torn line after it
-    engine = ScoringEngine(bow)
-    resumed = explain_to_file(bow, exs, part, "loo", chunk=2, engine=engine, show_progress=False)
-    assert resumed == whole
-    assert part.read_text() == "".join(lines)
-    # Only the two unfinished examples (and their variants) were scored again.
-    assert engine.stats.computed == 2 + sum(len(e.words) for e in exs[4:])
-    assert [json.loads(l)["uid"] for l in lines] == [f"ex{i}" for i in range(6)]
+def test_explain_to_file_writes_a_run_that_resumes(bow, tmp_path):
+    exs = [Example.from_text(t, uid=f"ex{i}") for i, t in enumerate(["great fun", "bad", "the movie", "not boring", "fun", "great"])]
+    whole = explain_to_file(bow, exs, tmp_path / "whole", "loo", chunk=2, show_progress=False)
+    assert [a.uid for a in whole] == [f"ex{i}" for i in range(6)]
+    assert [a.scores for a in whole] == [a.scores for a in explain(bow, exs, "loo")]
+    again = explain_to_file(bow, exs, tmp_path / "whole", "loo", chunk=2, show_progress=False)  # nothing left to do
+    assert again == whole
+    with pytest.raises(Exception, match="spec.methods"):
+        explain_to_file(bow, exs, tmp_path / "whole", "gradient", chunk=2, show_progress=False)
 
 
 def test_gradient_takes_prediction_and_probabilities_from_its_own_pass(bow):

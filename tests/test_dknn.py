@@ -212,11 +212,13 @@ def test_cli_fit_writes_a_calibrated_index(shared_data, tmp_path):
     assert dknn.meta_["calibration"] == "sst2:dev:40"
     att = explain(model, "the good film", "conformity-credibility", index=str(tmp_path / "index"))[0]
     assert len(att.scores) == 3 and att.settings["score"] == "credibility"
-    out = tmp_path / "conformity.jsonl"
+    out = tmp_path / "conformity-run"
     explain_args = ["explain", str(tmp_path / "model"), "the good film", "--method", "conformity"]
     result = CliRunner().invoke(app, explain_args + ["--index", str(tmp_path / "index"), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    record = json.loads(out.read_text().splitlines()[0])
+    from pathologies.audit import Run
+
+    record = Run.load(out).records["attributions"][0]
     assert record["method"] == "conformity" and len(record["scores"]) == 3
     assert record["settings"]["index"] == str(tmp_path / "index")
     result = CliRunner().invoke(app, explain_args)

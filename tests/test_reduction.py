@@ -58,6 +58,7 @@ def test_fused_greedy_equals_the_two_pass_algorithm(bert):
 
     class TwoPass(type(get_method("gradient"))):
         attribute = AttributionMethod.attribute  # probabilities from the engine, scores apart
+        fuses_prediction = False  # the capability goes with the behaviour
 
     exs = [Example.from_text(s) for s in SENTENCES]
     fused_reducer, plain_reducer = InputReducer(bert), InputReducer(bert, importance=TwoPass())

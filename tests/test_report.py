@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from pathologies import Example
+from pathologies.audit import AuditSpec, audit
 from pathologies.report.html import write_report
 from tiny_models import make_bow
 
@@ -23,8 +24,11 @@ def report(tmp_path_factory):
         Example.from_text("the movie was not boring great", label=1),
         Example.from_text("great", label=1),
     ]
-    out = tmp_path_factory.mktemp("report") / "report.html"
-    write_report([("before", make_bow()), ("after", make_bow())], exs, out, methods=["gradient", "loo"], n_show=3)
+    root = tmp_path_factory.mktemp("report")
+    spec = AuditSpec(methods=["gradient", "loo"], show=3)
+    runs = [audit(make_bow(), exs, root / name, spec=spec, show_progress=False) for name in ("before", "after")]
+    out = root / "report.html"
+    write_report(runs, out, n_show=3)
     return out
 
 
@@ -35,7 +39,7 @@ def test_report_is_self_contained_and_escapes_data(report):
     assert "x&lt;b&gt;1&lt;/b&gt;" in html
     assert not re.search(r"(src|href)=\"https?:", html)  # nothing fetched from the network
     assert html.count("data:image/png;base64,") == 6  # 3 figures × 2 models side by side
-    for text in ("comprehensiveness", "sufficiency", "Reduction paths", "before", "after"):
+    for text in ("Comp.", "Suff.", "Reduction paths", "before", "after"):
         assert text in html
 
 
@@ -75,11 +79,12 @@ def test_report_adds_plausibility_and_dknn_figures(tmp_path):
     train = [Example(("fun",), label=1), Example(("boring",), label=0)] * 3
     dknn = DkNN(k=2).fit(model, train).calibrate(model, train[:4])
     index = dknn.save(tmp_path / "index")
-    out = write_report([("bow", model)], exs, tmp_path / "r.html", methods=["loo"], n_show=2, indexes=[str(index)])
-    html = out.read_text()
-    cells = lambda name: re.search(rf'<td title="[^"]*">{name} [↑↓]</td>\s*<td>([0-9.\-]+)</td>', html)  # noqa: E731
-    for name in ("iot", "neutral", "credibility", "conformity"):
+    spec = AuditSpec(methods=["loo"], metrics=["comprehensiveness", "iot", "neutral", "dknn"], show=2)
+    run = audit(model, exs, tmp_path / "run", spec=spec, index=str(index), show_progress=False)
+    html = write_report([run], tmp_path / "r.html", n_show=2).read_text()
+    cells = lambda name: re.search(rf'<td title="[^"]*">{re.escape(name)} [↑↓]</td>\s*<td>([0-9.\-]+)</td>', html)  # noqa: E731
+    for name in ("IoT", "neutral-word score", "DkNN credibility", "DkNN conformity"):
         assert cells(name), name
-    assert "mean_credibility_reduced" in html
+    assert "mean DkNN credibility, reduced inputs" in html
     with pytest.raises(Exception, match="index"):
-        write_report([("a", model), ("b", model)], exs, tmp_path / "x.html", methods=["loo"], indexes=[str(index)])
+        audit(model, exs, tmp_path / "x", spec=AuditSpec(methods=["loo"], metrics=["dknn"]), show_progress=False)

@@ -67,14 +67,21 @@ def test_compare_cli_prints_each_metric_once_and_writes_the_comparison_report(tm
     data.write_text("\n".join(json.dumps({"text": t, "label": y}) for t, y in rows))
     report = tmp_path / "cmp.html"
     result = CliRunner().invoke(
-        app, ["compare", str(tmp_path / "before"), str(tmp_path / "after"), "--data", str(data), "--report", str(report)]
+        app, ["compare", str(tmp_path / "before"), str(tmp_path / "after"), "--data", str(data), "--report", str(report),
+              "--runs", str(tmp_path / "runs")]
     )
     assert result.exit_code == 0, result.output
-    for metric in ("accuracy", "comprehensiveness", "ur", "u_var", "reduced_length", "random_confidence"):
+    for metric in ("accuracy", "Comp.", "UR#", "U-Var", "reduced length", "random-removal confidence"):
         assert sum(line.split("│")[1].strip() == metric for line in result.output.splitlines() if "│" in line) == 1, metric
     for line in result.output.splitlines():  # the change column is after minus before
         cells = [c.strip() for c in line.split("│")[1:-1]] if "│" in line else []
-        if cells and cells[0] in ("accuracy", "comprehensiveness", "u_var"):
+        if cells and cells[0] in ("accuracy", "Comp.", "U-Var"):
             assert abs(float(cells[2]) - float(cells[1]) - float(cells[3])) < 2e-4, cells
     html = report.read_text()
     assert "(comparison)" in html and html.count("data:image/png;base64,") == 6
+    # The same runs compared again: read from their folders, nothing recomputed, no model needed.
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2
+    again = CliRunner().invoke(app, ["compare", str(runs[1]), str(runs[0])])  # sorted: after-…, before-…
+    assert again.exit_code == 0, again.output
+    assert [l for l in again.output.splitlines() if "Comp." in l] == [l for l in result.output.splitlines() if "Comp." in l]

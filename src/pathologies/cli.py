@@ -8,7 +8,7 @@ import time
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -139,7 +139,7 @@ def explain(
     data: Optional[str] = DataOpt,
     limit: Optional[int] = LimitOpt,
     out: Optional[Path] = typer.Option(
-        None, "--out", help="Append JSON lines here instead of printing heatmaps; a rerun resumes."
+        None, "--out", help="Write a run folder here instead of printing heatmaps; a rerun resumes."
     ),
     scores: bool = typer.Option(False, "--scores", help="Print the numbers under each heatmap."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory, for --method marginalization."),
@@ -164,8 +164,12 @@ def explain(
         if index is not None:
             settings["index"] = str(index)
         if out is not None:
-            records = explain_to_file(clf, examples, out, method=method, target=target, **settings)
-            console.print(f"{len(records)} records in {out}")
+            resources = {k: settings.pop(k) for k in ("mlm", "index") if k in settings}
+            records = explain_to_file(
+                clf, examples, out, method=method, target=target, method_settings=settings, model_source=model,
+                data_spec=data, **resources,
+            )
+            console.print(f"{len(records)} attributions in the run folder {out}")
             return
         records = run_explain(clf, examples, method=method, target=target, **settings)
     except InputError as err:
@@ -236,7 +240,7 @@ def reduce(
     threshold: Optional[float] = typer.Option(None, help="Also keep the confidence in the label at least this."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many removals."),
     seed: int = typer.Option(0, help="Seed of the random-removal baseline."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Append JSON lines here; a rerun resumes."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write a run folder here; a rerun resumes."),
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
     data_dir: Optional[Path] = DataDir,
@@ -244,14 +248,22 @@ def reduce(
     """Input reduction (Feng et al. 2018): remove the least important word while the prediction holds."""
     from rich.table import Table
 
-    from .reduction import Reduction, reduce_inputs, reduce_to_file, summarize
+    from .reduction import reduce_inputs, summarize
     from .report import render_reduction
 
     settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
     try:
         examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
         if out is not None:
-            records = [Reduction.from_dict(r) for r in reduce_to_file(clf, examples, str(out), **settings)]
+            from .audit import AuditSpec, audit
+
+            spec = AuditSpec(
+                methods=[], metrics=[], reduce="greedy" if beam == 1 else f"beam:{beam}", reduce_by=importance,
+                seed=seed, curves=False, show=0,
+            )
+            if threshold is not None or max_steps is not None:
+                raise InputError("--threshold and --max-steps apply to printed reductions; a run folder (--out) records the full search")
+            records = audit(clf, examples, out, spec=spec, model_source=model, data_spec=data).reductions()
         else:
             records = reduce_inputs(clf, examples, **settings)
     except InputError as err:
@@ -267,149 +279,6 @@ def reduce(
         console.print(table)
     if out is not None:
         console.print(f"{len(records)} records in {out}")
-
-
-@app.command()
-def evaluate(
-    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
-    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
-    methods: str = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods."),
-    metrics: str = typer.Option(
-        "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var",
-        "--metrics",
-        help="Comma-separated per-example metrics, also auc_rep (needs --mlm), iot and neutral (SST tags), "
-        "reduction (reduced length and confidence, random baseline), dknn (credibility and conformity, "
-        "needs --index); accuracy, F(X) and ECE are always reported.",
-    ),
-    limit: Optional[int] = typer.Option(None, help="The first N examples."),
-    share: float = typer.Option(0.10, help="Share of words removed for comprehensiveness / sufficiency."),
-    mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: for auc_rep and --methods marginalization."),
-    index: Optional[Path] = IndexOpt,
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for per-example JSON lines and summary.json; a rerun resumes."),
-    device: str = DeviceOpt,
-    data_dir: Optional[Path] = DataDir,
-) -> None:
-    """Metrics of attribution methods on a data set: one table, methods × metrics."""
-    from rich.table import Table
-
-    from .metrics import METRICS, evaluate_methods
-    from .models import load_classifier
-
-    _offline_defaults()
-    _show_warnings()
-    try:
-        examples = _examples(None, None, data, limit, data_dir)
-        clf = load_classifier(model, device=_device(device))
-        table = evaluate_methods(
-            clf,
-            examples,
-            [m.strip() for m in methods.split(",") if m.strip()],
-            out_dir=str(out) if out else None,
-            metrics=[m.strip() for m in metrics.split(",") if m.strip()],
-            share=share,
-            mlm=mlm,
-            index=str(index) if index else None,
-        )
-    except InputError as err:
-        _fail(str(err))
-    names = [k for k in METRICS if any(k in row for row in table.values())]
-    # Metrics as rows, methods as columns: fits a terminal however many metrics there are.
-    view = Table("metric", *table)
-    for k in names:
-        arrow = "↓" if METRICS[k].lower_is_better else "↑"
-        view.add_row(f"{k} {arrow}", *[f"{row[k]:.4f}" if k in row else "" for row in table.values()])
-    console.print(view)
-    if out:
-        console.print(f"records and summary.json in {out}")
-
-
-@app.command()
-def report(
-    model: Optional[str] = typer.Argument(None, help="Model directory (omit with --compare)."),
-    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
-    out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
-    compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help="Two models side by side: --compare BEFORE AFTER."),
-    methods: str = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods."),
-    limit: int = typer.Option(200, help="Examples for the metrics and figures."),
-    show: int = typer.Option(5, help="Example sentences shown as heatmaps and reduction paths."),
-    metrics: Optional[str] = typer.Option(
-        None, "--metrics", help="Comma-separated metrics for the table (default: removal metrics, IoT and "
-        "neutral where the data has SST tags, auc_rep with --mlm, dknn with --index)."
-    ),
-    mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: adds AUC_rep (and allows --methods marginalization)."),
-    index: Optional[List[Path]] = typer.Option(
-        None, "--index", help="DkNN index folder (repeat once per model with --compare): adds credibility and conformity."
-    ),
-    data_dir: Optional[Path] = DataDir,
-) -> None:
-    """A self-contained HTML report: metrics, heatmaps, reduction paths and figures."""
-    from .models import load_classifier
-    from .report.html import write_report
-
-    _offline_defaults()
-    _show_warnings()
-    try:
-        paths = list(compare) if compare else ([model] if model else [])
-        if not paths:
-            raise InputError("name a MODEL, or two with --compare BEFORE AFTER")
-        examples = _examples(None, None, data, limit, data_dir)
-        models = [(p, load_classifier(p)) for p in paths]
-        written = write_report(
-            models,
-            examples,
-            out,
-            methods=[m.strip() for m in methods.split(",") if m.strip()],
-            n_show=show,
-            metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
-            mlm=mlm,
-            indexes=[str(i) for i in index] if index else None,
-            title="pathologies report" + (" (comparison)" if compare else ""),
-            subtitle=f"data {data}, {len(examples)} examples; models: {', '.join(paths)}",
-            show_progress=True,
-        )
-    except InputError as err:
-        _fail(str(err))
-    console.print(f"report written to {written}")
-
-
-@app.command()
-def compare(
-    before: str = typer.Argument(..., help="The model before mitigation."),
-    after: str = typer.Argument(..., help="The model after."),
-    data: str = typer.Option(..., "--data", help="NAME:SPLIT, e.g. sst2:dev."),
-    method: str = typer.Option("gradient", "--method", help="Attribution method behind the metrics."),
-    limit: Optional[int] = typer.Option(None, help="The first N examples."),
-    report_out: Optional[Path] = typer.Option(None, "--report", help="Also write the HTML report in comparison form."),
-    data_dir: Optional[Path] = DataDir,
-) -> None:
-    """Two models side by side: accuracy, F(X), Comp, Suff, IR#, UR#, I-Var, U-Var, reduced length."""
-    from rich.table import Table
-
-    from .metrics import METRICS, PER_EXAMPLE, evaluate_methods
-    from .models import load_classifier
-
-    _offline_defaults()
-    _show_warnings()
-    try:
-        examples = _examples(None, None, data, limit, data_dir)
-        rows: dict[str, dict[str, float]] = {}
-        for path in (before, after):
-            clf = load_classifier(path)
-            rows[path] = evaluate_methods(clf, examples, [method], metrics=list(PER_EXAMPLE) + ["reduction"])[method]
-        if report_out is not None:
-            from .report.html import write_report
-
-            write_report([(p, load_classifier(p)) for p in (before, after)], examples, report_out,
-                         methods=[method], title="pathologies report (comparison)", subtitle=f"data {data}")
-    except InputError as err:
-        _fail(str(err))
-    view = Table("metric", "before", "after", "after − before", title=f"{data}, {len(examples)} examples, method {method}")
-    keys = [k for k in METRICS if k in rows[before]]
-    for k in keys:
-        view.add_row(k, *[f"{rows[p][k]:.4f}" for p in (before, after)], f"{rows[after][k] - rows[before][k]:+.4f}")
-    console.print(view)
-    if report_out is not None:
-        console.print(f"report written to {report_out}")
 
 
 @app.command("train-mlm")
@@ -493,8 +362,12 @@ def _device(name: str) -> str:
     return name
 
 
+from . import cli_audit  # noqa: E402,F401  (registers audit, evaluate, report, compare on ``app``)
+
+
 def main() -> None:
     app()
+
 
 
 if __name__ == "__main__":  # pragma: no cover
