@@ -31,7 +31,9 @@ class AuditPlan:
     reducer_method: AttributionMethod | None = None
     mlm: Any = None
     dknn: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: How a worker elsewhere rebuilds this plan: the model's folder or hub name, the
+    #: device, the masked LM and index paths (None where given as objects only).
+    sources: dict[str, Any] = field(default_factory=dict)
 
 
 def _attribution_record(ex: Example, method: AttributionMethod, res, i: int, labels, index: int) -> dict[str, Any]:

@@ -116,7 +116,11 @@ def audit(
     metrics, a greedy reduction). ``model_source``: the model's folder or hub name, recorded
     and hashed for provenance. ``mlm`` / ``index``: a masked LM and a DkNN index (paths or
     loaded), for the methods and metrics that need them. ``executor``: runs the pending
-    chunks (default: here, one after another); it gets (model, chunks, plan, commit).
+    chunks elsewhere (default: here, one after another): it is called as
+    ``executor(examples, pending, plan, commit, advance)`` with the fitted examples, the
+    pending ``(chunk id, positions)``, the plan (``plan.sources`` says how to rebuild it),
+    ``commit(chunk id, records)`` to call as each chunk finishes (in any order), and
+    ``advance(n)`` for progress.
     """
     spec = (spec or AuditSpec()).validate(mlm=mlm is not None, index=index is not None)
     examples = as_examples(examples, what="audit")
@@ -130,6 +134,12 @@ def audit(
     folder = RunFolder(out) if out is not None else None
     done = folder.start(manifest) if folder is not None else set()
     plan = build_plan(spec, mlm=mlm, index=index)
+    plan.sources = {
+        "model": model_source,
+        "device": str(getattr(model, "device", "cpu")),
+        "mlm": str(mlm) if isinstance(mlm, (str, Path)) else None,
+        "index": str(index) if isinstance(index, (str, Path)) else None,
+    }
     chunks = [
         (c, list(range(s, min(s + spec.chunk, len(examples)))))
         for c, s in enumerate(range(0, len(examples), spec.chunk))
