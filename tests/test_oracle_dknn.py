@@ -23,7 +23,7 @@ VOCAB = [f"w{i}" for i in range(30)]
 def make_examples(rng, n, n_labels):
     out = []
     for _ in range(n):
-        idx = rng.integers(0, len(VOCAB), rng.integers(3, 8))
+        idx = rng.integers(0, len(VOCAB), rng.integers(5, 9))
         out.append(Example(tuple(VOCAB[i] for i in idx), label=int(idx.sum() % n_labels)))
     return out
 
@@ -44,6 +44,7 @@ def oracle_counts(model, train, queries, k, metric, layers):
         get = (lambda r: r.sentence) if name == "sentence" and name not in tr.layers else (lambda r: r.layers[name])
         a, b = get(tr).double().numpy(), get(q).double().numpy()
         if metric == "cosine":
+            assert (np.linalg.norm(a, axis=1) > 0).all() and (np.linalg.norm(b, axis=1) > 0).all()
             a = a / np.linalg.norm(a, axis=1, keepdims=True)
             b = b / np.linalg.norm(b, axis=1, keepdims=True)
             dist = -(b @ a.T)
