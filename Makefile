@@ -39,5 +39,18 @@ test: install browser
 test-all: install browser
 	$(PY) -m pytest -m ''
 
+# Mutation testing of the core modules with mutmut, one module at a time, each with the tests
+# that exercise it (benchmarks/MUTATION.md). Not part of `make test`: about 15 minutes on 2 cores.
+#   make mutate                      # all modules
+#   make mutate MODULES="engine dknn"
+.PHONY: mutate
+MODULES ?=
+mutate: install $(VENV)/.mutmut
+	nice -n 10 bash benchmarks/mutate.sh $(MODULES)
+
+$(VENV)/.mutmut: pyproject.toml
+	$(PY) -m pip install -q -e '.[mutate]'
+	touch $@
+
 clean:
 	rm -rf $(VENV) .pytest_cache
