@@ -10,53 +10,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 from torch import Tensor
 
 from ..models import TorchClassifier
+from ..records import Attribution
 from ..text import Example
 
 if TYPE_CHECKING:
     from ..engine import ScoringEngine
-
-
-@dataclass
-class Attribution:
-    """One score per word of the perturbable segment, for one target class."""
-
-    words: list[str]
-    scores: list[float]
-    target: int
-    probs: list[float]
-    method: str
-    settings: dict[str, Any] = field(default_factory=dict)
-    fixed: list[str] | None = None
-    fixed_first: bool = True
-    label: int | None = None
-    uid: str | None = None
-    labels: list[str] | None = None
-    #: For methods that bound their error: the interval each score is known to lie in.
-    bounds: list[list[float]] | None = None
-    #: For methods that estimate by sampling: each score's standard error.
-    errors: list[float] | None = None
-    #: Model rows (forward passes of one input, or input+backward for gradients) spent.
-    rows: int | None = None
-
-    @property
-    def predicted(self) -> int:
-        return max(range(len(self.probs)), key=self.probs.__getitem__)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Attribution":
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def _repr_html_(self) -> str:
-        from ..report.views import attribution_html
-
-        return attribution_html(self)
 
 
 @dataclass

@@ -2,12 +2,21 @@
 
 ``audit(model, data, out, spec=AuditSpec(...))`` computes attributions, per-example metrics,
 reductions and figure data chunk by chunk into a folder (manifest + records + summary);
-``Run.load(folder)`` reads it back without the model.
+``Run.load(folder)`` reads it back without the model (and without importing torch).
 """
 
 from .folder import RunFolder, RunMismatch
-from .imported import ImportedScores
-from .run import Run, audit, fit_examples, summarize_run
-from .spec import AuditSpec
+from .loaded import Run, summarize_run
+
+_LAZY = {"AuditSpec": "spec", "ImportedScores": "imported", "audit": "run", "fit_examples": "run"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["AuditSpec", "ImportedScores", "Run", "RunFolder", "RunMismatch", "audit", "fit_examples", "summarize_run"]

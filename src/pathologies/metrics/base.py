@@ -58,3 +58,12 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("conformity", "share of the DkNN neighbours, all layers, agreeing with the model; needs an index", 0, 1, False, label="DkNN conformity", needs=('index',)),
     ]
 }
+
+PER_EXAMPLE = ("comprehensiveness", "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "ir", "ur", "i_var", "u_var")
+#: Metrics that need more than the model: tags of the data (iot, neutral) or a masked LM (auc_rep).
+EXTRA = ("auc_rep", "iot", "neutral")
+#: Input reduction (greedy, ranked by the method) and its random baseline: ``reduction`` asks for all three.
+REDUCTION = ("reduced_length", "reduced_confidence", "random_confidence")
+#: Model-level DkNN figures, given an index (``index``): credibility and conformity.
+DKNN = ("credibility", "conformity")
+KNOWN = PER_EXAMPLE + EXTRA + REDUCTION + DKNN

@@ -12,18 +12,11 @@ from ..attribution import AttributionMethod, MethodResult, get_method
 from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..text import Example, InputError
+from .aggregate import aggregate  # noqa: F401  (re-exported)
 from .base import METRICS
-from .calibration import expected_calibration_error
 from .removal import ERASER_BINS, erasure_metrics, rank_variances, removals_until_flip
 
-PER_EXAMPLE = ("comprehensiveness", "sufficiency", "aopc_comprehensiveness", "aopc_sufficiency", "ir", "ur", "i_var", "u_var")
-#: Metrics that need more than the model: tags of the data (iot, neutral) or a masked LM (auc_rep).
-EXTRA = ("auc_rep", "iot", "neutral")
-#: Input reduction (greedy, ranked by the method) and its random baseline: ``reduction`` asks for all three.
-REDUCTION = ("reduced_length", "reduced_confidence", "random_confidence")
-#: Model-level DkNN figures, given an index (``index``): credibility and conformity.
-DKNN = ("credibility", "conformity")
-KNOWN = PER_EXAMPLE + EXTRA + REDUCTION + DKNN
+from .base import DKNN, EXTRA, KNOWN, PER_EXAMPLE, REDUCTION  # noqa: F401  (re-exported)
 
 
 def evaluate_examples(
@@ -167,20 +160,3 @@ def expand_metrics(metrics: Sequence[str]) -> list[str]:
     return out
 
 
-def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Data-set figures from per-example records: means, accuracy, F(X) and ECE."""
-    if not records:
-        raise InputError("no records to aggregate")
-    out: dict[str, float] = {}
-    gold = [r for r in records if r.get("label") is not None]
-    if gold:
-        out["accuracy"] = sum(r["predicted"] == r["label"] for r in gold) / len(gold)
-        out["ece"] = expected_calibration_error(
-            [r["confidence"] for r in gold], [r["predicted"] == r["label"] for r in gold]
-        )
-    out["fx"] = sum(r["confidence"] for r in records) / len(records)
-    for name in KNOWN:
-        vals = [r[name] for r in records if r.get(name) is not None]
-        if vals:
-            out[name] = sum(vals) / len(vals)
-    return {k: out[k] for k in METRICS if k in out}

@@ -12,21 +12,24 @@ import numpy as np
 
 def png_data_uri(fig) -> str:
     """A matplotlib figure as an inline ``data:image/png;base64,...`` URI (no files, no network)."""
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plt():
-    import matplotlib
+class _Figures:
+    """matplotlib's object API (no pyplot: nothing global, quick to import)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize=None, **kw):
+        from matplotlib.figure import Figure
 
-    return plt
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(*args, **kw)
+
+
+def _plt() -> _Figures:
+    return _Figures()
 
 
 def length_histogram(original: Sequence[int], reduced: Sequence[int], title: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from ..reduction import Reduction
+from ..records import Reduction
 from .terminal import heatmap_text
 
 

@@ -7,7 +7,7 @@ from typing import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from ..attribution import Attribution
+from ..records import Attribution
 
 
 def _color(score: float, scale: float) -> str:

@@ -12,9 +12,8 @@ from ..metrics import METRICS
 from .templates import STYLE, environment
 
 if TYPE_CHECKING:
-    from ..attribution import Attribution
     from ..audit import Run
-    from ..reduction import Reduction
+    from ..records import Attribution, Reduction
 
 
 def word_cells(words: Sequence[str], scores: Sequence[float], marked: int | None = None) -> list[dict]:
@@ -121,8 +120,7 @@ def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 
 def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, Any]:
     """Everything a report or a notebook shows of one run, from its records."""
-    from ..attribution import Attribution
-    from ..reduction import Reduction
+    from ..records import Attribution, Reduction
 
     methods = run.methods
     by_index: dict[int, dict[str, dict]] = {}

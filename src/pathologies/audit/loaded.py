@@ -1,0 +1,118 @@
+"""A run read back from its folder: records, summary and provenance, for every view.
+
+Loading a run needs no model and no torch: the records are plain JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..metrics.aggregate import aggregate
+from ..records import Attribution, Reduction, summarize
+from ..text import InputError
+from .folder import KINDS, RunFolder
+from .manifest import now
+
+
+def summarize_run(records: dict[str, list[dict[str, Any]]], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The run's tables from its records alone: methods × metrics, and the reduction summary."""
+    table: dict[str, dict[str, float]] = {}
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in records.get("metrics", []):
+        by_method.setdefault(r["method"], []).append(r)
+    for m in manifest["spec"]["methods"]:
+        if by_method.get(m):
+            table[m] = aggregate(by_method[m])
+    out: dict[str, Any] = {
+        "examples": manifest["data"]["examples"],
+        "finished": now(),
+        "methods": table,
+    }
+    reds = records.get("reductions", [])
+    if reds:
+        red = summarize(reds)
+        creds = [r["final_credibility"] for r in reds if r.get("final_credibility") is not None]
+        if creds:
+            red["mean_credibility_reduced"] = sum(creds) / len(creds)
+            originals = [r["credibility"] for r in records.get("metrics", []) if r.get("credibility") is not None]
+            if originals:
+                red["mean_credibility_original"] = sum(originals) / len(originals)
+        red["method"] = manifest["spec"]["reduce"]
+        out["reduction"] = red
+    return out
+
+
+class Run:
+    """A run's manifest, records and summary; loaded from a folder without any model.
+
+    ``attributions()``, ``reductions()`` give records as objects; ``frame(kind)`` as a
+    pandas DataFrame; ``table`` is the methods × metrics summary.
+    """
+
+    def __init__(self, manifest: dict[str, Any], records: dict[str, list[dict[str, Any]]], summary: dict[str, Any] | None, path: Path | None = None):
+        self.manifest = manifest
+        self.records = records
+        self.summary = summary or summarize_run(records, manifest)
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Run":
+        """Read a run folder (finished or not; an unfinished run is summarized from its records)."""
+        folder = RunFolder(path)
+        manifest = folder.manifest()
+        records = {k: sorted(folder.read(k), key=lambda r: r.get("index", 0)) for k in KINDS}
+        return cls(manifest, records, folder.summary(), Path(path))
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else "run"
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.manifest["spec"]["methods"])
+
+    @property
+    def table(self) -> dict[str, dict[str, float]]:
+        return self.summary.get("methods", {})
+
+    @property
+    def complete(self) -> bool:
+        done = {r["index"] for r in self.records["attributions"]} | {r["index"] for r in self.records["reductions"]}
+        return len(done) >= self.manifest["data"]["examples"]
+
+    def attributions(self, method: str | None = None) -> list[Attribution]:
+        rows = self.records["attributions"]
+        if method is not None:
+            if method not in self.methods:
+                raise InputError(f"no method {method!r} in this run; it has: {', '.join(self.methods)}")
+            rows = [r for r in rows if r["method"] == method]
+        return [Attribution.from_dict(r) for r in rows]
+
+    def reductions(self) -> list[Reduction]:
+        return [Reduction.from_dict(r) for r in self.records["reductions"]]
+
+    def metric_records(self, method: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.records["metrics"] if method is None or r["method"] == method]
+
+    def frame(self, kind: str = "metrics"):
+        """Records of one kind (attributions, metrics, reductions, curves, projections) as a DataFrame."""
+        import pandas as pd
+
+        if kind not in KINDS:
+            raise InputError(f"unknown record kind {kind!r}; kinds: {', '.join(KINDS)}")
+        return pd.DataFrame(self.records[kind])
+
+    def table_frame(self):
+        """The methods × metrics summary as a DataFrame (metrics as rows)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.table)
+
+    def _repr_html_(self) -> str:
+        from ..report.views import run_html
+
+        return run_html(self)
+
+    def __repr__(self) -> str:
+        return f"Run({self.path or 'in memory'}: {self.manifest['data']['examples']} examples, methods {', '.join(self.methods)})"

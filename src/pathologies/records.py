@@ -1,0 +1,141 @@
+"""The result records every view reads: attributions and reductions.
+
+Plain dataclasses at the bottom of the package (no torch, no model): they serialize to
+JSON, load back, and display in notebooks through the report's templates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from .text import InputError
+
+
+@dataclass
+class Attribution:
+    """One score per word of the perturbable segment, for one target class."""
+
+    words: list[str]
+    scores: list[float]
+    target: int
+    probs: list[float]
+    method: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    fixed: list[str] | None = None
+    fixed_first: bool = True
+    label: int | None = None
+    uid: str | None = None
+    labels: list[str] | None = None
+    #: For methods that bound their error: the interval each score is known to lie in.
+    bounds: list[list[float]] | None = None
+    #: For methods that estimate by sampling: each score's standard error.
+    errors: list[float] | None = None
+    #: Model rows (forward passes of one input, or input+backward for gradients) spent.
+    rows: int | None = None
+
+    @property
+    def predicted(self) -> int:
+        return max(range(len(self.probs)), key=self.probs.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Attribution":
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def _repr_html_(self) -> str:
+        from .report.views import attribution_html
+
+        return attribution_html(self)
+
+
+@dataclass
+class ReductionStep:
+    """One state of the path: its words, confidence in the kept label, importance scores,
+    and the word removed next (None at the end)."""
+
+    words: list[str]
+    confidence: float
+    scores: list[float]
+    removed: str | None = None
+    removed_index: int | None = None
+
+
+@dataclass
+class Reduction:
+    """The result of reducing one example."""
+
+    uid: str | None
+    original: list[str]
+    final: list[str]
+    predicted: int
+    original_confidence: float
+    final_confidence: float
+    path: list[ReductionStep]
+    all_minimal: list[list[str]]
+    model_calls: int
+    importance: str
+    beam: int
+    k: int
+    fixed: list[str] | None = None
+    fixed_first: bool = True
+    label: int | None = None
+    labels: list[str] | None = None
+    random_baseline: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Reduction":
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["path"] = [ReductionStep(**s) for s in d["path"]]
+        return cls(**d)
+
+    def _repr_html_(self) -> str:
+        from .report.views import reduction_html
+
+        return reduction_html(self)
+
+
+def summarize(records: Sequence[Reduction | dict]) -> dict[str, Any]:
+    """Data-set summary of reductions: lengths, share reduced to 1 or 2 words, confidence,
+    accuracy on original and reduced inputs, and the random baseline at the same lengths."""
+    rs = [r if isinstance(r, Reduction) else Reduction.from_dict(r) for r in records]
+    if not rs:
+        raise InputError("no reductions to summarize")
+    n = len(rs)
+    orig = [len(r.original) for r in rs]
+    red = [len(r.final) for r in rs]
+    with_gold = [r for r in rs if r.label is not None]
+    hist: dict[int, int] = {}
+    for x in red:
+        hist[x] = hist.get(x, 0) + 1
+    rand = [r.random_baseline for r in rs if r.random_baseline]
+    out = {
+        "examples": n,
+        "mean_original_length": sum(orig) / n,
+        "mean_reduced_length": sum(red) / n,
+        "reduced_length_histogram": dict(sorted(hist.items())),
+        "share_reduced_to_1": sum(x == 1 for x in red) / n,
+        "share_reduced_to_2_or_less": sum(x <= 2 for x in red) / n,
+        "mean_confidence_original": sum(r.original_confidence for r in rs) / n,
+        "mean_confidence_reduced": sum(r.final_confidence for r in rs) / n,
+        "mean_model_calls": sum(r.model_calls for r in rs) / n,
+    }
+    if with_gold:
+        acc = sum(r.predicted == r.label for r in with_gold) / len(with_gold)
+        # The prediction is kept along every path, so accuracy on reduced inputs is the same.
+        out["accuracy_original"] = acc
+        out["accuracy_reduced"] = acc
+    if rand:
+        out["random_mean_confidence"] = sum(b["confidence"] for b in rand) / len(rand)
+        out["random_share_prediction_kept"] = sum(b["kept_prediction"] for b in rand) / len(rand)
+    return out
