@@ -347,3 +347,138 @@ def test_iot_and_neutral_through_evaluate_only_on_correct_positive_sentences():
     pn = 1 - bow_p(neg.words)
     loo_neg = [pn - (1 - bow_p(neg.words[:i] + neg.words[i + 1 :])) for i in range(2)]
     assert recs[2]["neutral"] == pytest.approx(neutral_score(loo_neg, neg.tags), abs=1e-6)
+
+
+# --- evaluate_examples wiring: each metric only when asked, with the given settings ------------
+def test_aggregate_accuracy_with_an_odd_share_and_no_records():
+    from pathologies import InputError
+
+    records = [{"predicted": p, "label": l, "confidence": 0.8} for p, l in ((1, 1), (0, 0), (1, 0))]
+    assert aggregate(records)["accuracy"] == pytest.approx(2 / 3)
+    with pytest.raises(InputError, match="no records to aggregate"):
+        aggregate([])
+
+
+def test_evaluate_passes_share_and_bins_and_records_the_target():
+    words = tuple("great fun the movie bad not boring the movie fun great".split())
+    ex = Example(words, label=1)
+    rec = evaluate_examples(make_bow(), [ex], "loo", metrics=["comprehensiveness", "aopc_sufficiency"], share=0.5, bins=(0.3,))[0]
+    p = bow_p(words)
+    sc = [p - bow_p(words[:i] + words[i + 1 :]) for i in range(11)]
+    rank = order(sc)
+    keep = lambda drop: [w for i, w in enumerate(words) if i not in set(drop)]
+    assert rec["comprehensiveness"] == pytest.approx(p - bow_p(keep(rank[:6])), abs=1e-6)
+    assert rec["aopc_sufficiency"] == pytest.approx(p - bow_p(keep(rank[4:])), abs=1e-6)
+    assert set(rec) & {"sufficiency", "aopc_comprehensiveness", "ir", "i_var"} == set()
+    assert rec["target"] == 1 and rec["method"] == "loo"
+    assert evaluate_examples(make_bow(), [ex], metrics=["ir"])[0]["method"] == "gradient"  # the default method
+
+
+def test_each_rank_variance_and_plausibility_metric_alone(quad):
+    exs = [Example(SENTENCES[0])]
+    only_i = evaluate_examples(quad, exs, "loo", metrics=["i_var"])[0]
+    only_u = evaluate_examples(quad, exs, "loo", metrics=["u_var"])[0]
+    both = rank_variances(quad, exs, [loo(SENTENCES[0], q_label(SENTENCES[0]))], [q_label(SENTENCES[0])], get_method("loo"), ScoringEngine(quad))[0]
+    assert only_i["i_var"] == pytest.approx(both["i_var"]) and "u_var" not in only_i
+    assert only_u["u_var"] == pytest.approx(both["u_var"]) and "i_var" not in only_u
+    model = make_bow()
+    untagged = Example(("great", "fun"), label=1)
+    tagged = Example(("great", "the", "fun"), label=1, tags=(4, 2, 3))
+    only_iot = evaluate_examples(model, [untagged, tagged], "loo", metrics=["iot"])
+    only_neutral = evaluate_examples(model, [untagged, tagged], "loo", metrics=["neutral"])
+    assert "iot" not in only_iot[0] and only_iot[1]["iot"] == 1.0 and "neutral" not in only_iot[1]
+    assert "neutral" not in only_neutral[0] and "iot" not in only_neutral[1]
+    assert only_neutral[1]["neutral"] == pytest.approx(
+        neutral_score([bow_p(tagged.words) - bow_p(tagged.words[:i] + tagged.words[i + 1 :]) for i in range(3)], tagged.tags), abs=1e-6)
+    assert neutral_score([], []) is None
+
+
+def test_auc_rep_through_evaluate_with_a_masked_lm_object_or_folder(monkeypatch):
+    import pathologies.models.mlm as mlm_module
+    from pathologies import InputError
+
+    model = make_bow()
+    exs = [Example(tuple("great fun the movie was not boring".split()), uid="a")]
+    with pytest.raises(InputError, match="auc_rep needs a masked LM"):
+        evaluate_examples(model, exs, "loo", metrics=["auc_rep"])
+    direct = auc_rep(exs, [loo_bow(exs[0].words)], [1], Always("bad"), ScoringEngine(model))
+    rec = evaluate_examples(model, exs, "loo", metrics=["auc_rep"], mlm=Always("bad"))[0]
+    assert rec["auc_rep"] == pytest.approx(direct[0], abs=1e-6)
+    monkeypatch.setattr(mlm_module, "load_mlm", lambda path: Always("bad") if path == "mlm-dir" else None)
+    rec = evaluate_examples(model, exs, "loo", metrics=["auc_rep"], mlm="mlm-dir")[0]
+    assert rec["auc_rep"] == pytest.approx(direct[0], abs=1e-6)
+    assert auc_rep([], [], [], Always("bad"), ScoringEngine(model)) == []
+
+
+def loo_bow(words):
+    p = bow_p(words)
+    return [p - bow_p(words[:i] + words[i + 1 :]) for i in range(len(words))]
+
+
+def test_dknn_metrics_through_evaluate_from_a_folder_and_uncalibrated(tmp_path):
+    from pathologies.dknn import DkNN
+
+    model = make_bow()
+    train = [Example(("fun",), label=1)] * 3 + [Example(("boring",), label=0)] * 3
+    exs = [Example(("great", "fun"), label=1), Example(("bad",), label=0)]
+    dknn = DkNN(k=3).fit(model, train)
+    dknn.save(tmp_path / "index")
+    only_conf = evaluate_examples(model, exs, "loo", metrics=["conformity"], index=str(tmp_path / "index"))
+    assert [r["conformity"] for r in only_conf] == [1.0, 1.0] and all("credibility" not in r for r in only_conf)
+    uncal = evaluate_examples(model, exs, "loo", metrics=["dknn"], index=dknn)
+    assert all("credibility" not in r for r in uncal)
+    dknn.calibrate(model, train)
+    cal = evaluate_examples(model, exs, "loo", metrics=["credibility"], index=dknn)
+    assert [r["credibility"] for r in cal] == pytest.approx(dknn.predict(model, exs).credibility.tolist())
+    assert all("conformity" not in r for r in cal)
+
+
+def test_unknown_metrics_are_listed():
+    from pathologies import InputError
+
+    with pytest.raises(InputError, match=r"unknown metric\(s\) magic, foo; known: accuracy|unknown metric\(s\) magic, foo; known: comprehensiveness"):
+        evaluate_examples(make_bow(), [Example(("great",))], "loo", metrics=["ir", "magic", "foo"])
+
+
+def test_metric_stages_share_the_callers_engine(quad):
+    """IR#, UR#, I-Var, U-Var and the reduction score every row through the engine they are given:
+    a second run with the same engine runs the model on nothing."""
+    exs = [Example(s) for s in SENTENCES]
+    engine = ScoringEngine(quad)
+    metrics = ["ir", "ur", "i_var", "u_var", "reduction"]
+    first = evaluate_examples(quad, exs, "loo", metrics=metrics, engine=engine)
+    calls = []
+    real = quad.predict_proba
+    quad.predict_proba = lambda batch: calls.append(len(batch)) or real(batch)
+    try:
+        again = evaluate_examples(quad, exs, "loo", metrics=metrics, engine=engine)
+    finally:
+        del quad.predict_proba
+    assert again == first and calls == []
+
+
+def test_ir_and_ur_with_gradient_importance_on_the_interaction_model(quad):
+    from test_oracle_reduction import gradient_scores
+
+    exs = [Example(s) for s in SENTENCES]
+    targets = [q_label(s) for s in SENTENCES]
+
+    def oracle(words, target, most):
+        words, count = tuple(words), 0
+        while words:
+            rank = order(gradient_scores(words, target))
+            i = rank[0] if most else rank[-1]
+            words, count = words[:i] + words[i + 1 :], count + 1
+            if not words or q_label(words) != target:
+                break
+        return count
+
+    for most in (True, False):
+        got = removals_until_flip(quad, exs, targets, get_method("gradient"), ScoringEngine(quad), most_important=most)
+        assert got == [oracle(s, t, most) for s, t in zip(SENTENCES, targets)]
+
+
+def test_rank_shift_variance_of_two_remaining_words():
+    # Remove word 0; words 1 and 2 swap places: shifts +1 and -1, variance 1.
+    assert rank_shift_variance([3.0, 2.0, 1.0], [1.0, 2.0], 0) == pytest.approx(1.0)
+    assert rank_shift_variance([3.0, 2.0, 1.0], [2.0, 1.0], 0) == 0.0
