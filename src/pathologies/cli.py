@@ -27,6 +27,7 @@ err_console = Console(stderr=True)
 from .cli_dknn import dknn_app  # noqa: E402  (after ``app`` so the group is registered on it)
 
 app.add_typer(dknn_app, name="dknn")
+from . import cli_check  # noqa: E402,F401  (registers ``check`` on ``app``)
 
 DataDir = typer.Option(
     None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."

@@ -1,0 +1,109 @@
+"""``pathologies check``: should you trust this heatmap? One trust card per prediction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli import app
+from .text import InputError
+
+
+@app.command()
+def check(
+    model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
+    text: Optional[str] = typer.Argument(None, help="Text to check (words split on whitespace)."),
+    pair: Optional[List[str]] = typer.Option(
+        None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed)."
+    ),
+    data: Optional[str] = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or a .jsonl/.csv/.tsv file."),
+    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    methods: str = typer.Option(
+        "gradient,loo,integrated-gradients", "--methods", help="Comma-separated attribution methods; the first is the heatmap judged."
+    ),
+    beam: int = typer.Option(5, "--beam", help="Beam width of the reduction test (0: skip it)."),
+    mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: adds marginalization-adaptive (with standard errors)."),
+    index: Optional[Path] = typer.Option(None, "--index", help="DkNN index folder: adds credibility and conformity."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Append the cards as JSON lines to this file instead of printing them all; a rerun resumes."
+    ),
+    chunk: int = typer.Option(32, "--chunk", help="With --out: examples per batch written."),
+    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."),
+) -> None:
+    """Trust check: agreement of methods, faithfulness, saturation, the reduction test, DkNN
+    credibility and estimation noise, with a verdict and what to do about it."""
+    from collections import Counter
+
+    from .cli import _fail, _inputs_and_model, console
+    from .engine import ScoringEngine
+    from .report.trust_view import render_card
+    from .trust import check as run_check
+
+    try:
+        names = [m.strip() for m in methods.split(",") if m.strip()]
+        if not names:
+            raise InputError("--methods needs at least one method, e.g. --methods gradient,loo")
+        if beam < 0:
+            raise InputError("--beam must be 0 (skip the reduction test) or more")
+        if out is not None and chunk < 1:
+            raise InputError("--chunk must be at least 1")
+        from .attribution import check_method
+
+        for n in names:
+            check_method(n, available=[k for k, v in (("mlm", mlm), ("index", index)) if v is not None])
+        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
+        settings = dict(methods=names, beam=beam or None, mlm=mlm, index=str(index) if index is not None else None)
+        if out is None:
+            cards = run_check(clf, examples, **settings)
+            for c in cards:
+                render_card(c, console)
+                console.print()
+            if len(cards) > 1:
+                _summary(console, cards)
+            return
+        from .text import as_examples
+
+        examples = as_examples(examples, what="check")
+        done: set = set()
+        if out.exists():
+            for line in out.read_text().splitlines():
+                if line.strip():
+                    done.add(json.loads(line).get("uid"))
+        todo = [ex for ex in examples if ex.uid not in done]
+        engine = ScoringEngine(clf)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        verdicts: Counter = Counter()
+        with out.open("a") as f:
+            for start in range(0, len(todo), chunk):
+                for c in run_check(clf, todo[start : start + chunk], engine=engine, **settings):
+                    f.write(json.dumps(c.to_dict()) + "\n")
+                    verdicts[c.verdict] += 1
+                f.flush()
+        console.print(
+            f"{len(todo)} cards written to {out} ({len(done)} already there)"
+            + ("" if not verdicts else ": " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common()))
+        )
+    except InputError as err:
+        _fail(str(err))
+
+
+def _summary(console, cards) -> None:
+    from rich.table import Table
+
+    table = Table("verdict", "cards", "mean trust score", "wrong predictions")
+    by: dict = {}
+    for c in cards:
+        by.setdefault(c.verdict, []).append(c)
+    for v in ("trust", "caution", "do not trust"):
+        cs = by.get(v, [])
+        if not cs:
+            continue
+        wrong = sum(c.correct is False for c in cs)
+        known = sum(c.correct is not None for c in cs)
+        table.add_row(v, str(len(cs)), f"{sum(c.score for c in cs) / len(cs):.2f}", f"{wrong}/{known}" if known else "–")
+    console.print(table)
