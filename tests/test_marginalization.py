@@ -209,7 +209,8 @@ def test_marginalization_needs_a_masked_lm():
 
 
 def test_masked_lm_training_loss_is_the_usual_loss_and_training_saves_a_loadable_model(tiny_mlm, tmp_path):
-    from pathologies.models.mlm import _masked_lm_loss, load_mlm, train_mlm
+    from pathologies.models.mlm import load_mlm
+    from pathologies.training.mlm import _masked_lm_loss, train_mlm
 
     mlm, _ = tiny_mlm
     tok = mlm.tokenizer

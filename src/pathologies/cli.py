@@ -32,19 +32,46 @@ from . import cli_check  # noqa: E402,F401  (registers ``check`` on ``app``)
 DataDir = typer.Option(
     None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
 )
-DeviceOpt = typer.Option("cpu", help="cpu, cuda, or auto.")
+DeviceOpt = typer.Option("auto", help="cpu, cuda, or auto (CUDA where present, else CPU).")
 TrustOpt = typer.Option(False, help="Allow a hub model's own code to run.")
 IndexOpt = typer.Option(
     None, "--index", help="DkNN index folder (pathologies dknn fit): for --method conformity and the dknn metrics."
 )
-LimitOpt = typer.Option(None, help="With --data: the first N examples.")
-PairOpt = typer.Option(None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed).")
-DataOpt = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file.")
+
+
+def _one_line(message: object) -> str:
+    """A message as one line: newlines and runs of spaces collapsed."""
+    return " ".join(str(message).split())
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    """The error as exactly one plain line on stderr (no markup, no wrapping), exit code 2."""
+    sys.stdout.flush()
+    print(f"error: {_one_line(message)}", file=sys.stderr, flush=True)
     raise typer.Exit(2)
+
+
+def _positive(option: str):
+    """A typer callback: the option's value as a positive integer, or a one-line error."""
+
+    def check(value: Optional[str]) -> Optional[int]:
+        from .data import check_limit
+
+        try:
+            return check_limit(value, option)
+        except InputError as err:
+            _fail(str(err))
+
+    return check
+
+
+LimitOpt = typer.Option(None, "--limit", callback=_positive("--limit"), help="With --data: the first N examples (a positive integer).")
+PairOpt = typer.Option(None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed).")
+DataOpt = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file.")
+EncodingOpt = typer.Option(
+    "utf-8", "--encoding",
+    help="Encoding of a --data file: any Python codec (utf-8, latin-1, cp1252, utf-16, ...); a UTF-8 byte-order mark is dropped.",
+)
 
 
 def _offline_defaults() -> None:
@@ -54,7 +81,7 @@ def _offline_defaults() -> None:
 
 def _show_warnings() -> None:
     def show(message, category, filename, lineno, file=None, line=None):
-        err_console.print(f"[yellow]warning:[/] {message}")
+        print(f"warning: {_one_line(message)}", file=sys.stderr, flush=True)
 
     warnings.showwarning = show
 
@@ -66,11 +93,13 @@ def train(
     ),
     data: str = typer.Option("sst2", "--data", help="sst2, sst5, sst2-phrases, mr, snli, agnews, imdb."),
     out: Path = typer.Option(..., "--out", help="Folder to write the trained model to."),
-    epochs: int = typer.Option(3, help="Passes over the training split."),
-    batch_size: int = typer.Option(32, help="Training batch size."),
+    epochs: str = typer.Option("3", "--epochs", callback=_positive("--epochs"), help="Passes over the training split."),
+    batch_size: str = typer.Option("32", "--batch-size", callback=_positive("--batch-size"), help="Training batch size."),
     lr: Optional[float] = typer.Option(None, help="Learning rate (default: 5e-5 for HF encoders, 1e-3 for TextCNN / BiLSTM)."),
     seed: int = typer.Option(13, help="Seed for initialization, shuffling and data splits."),
-    limit: Optional[int] = typer.Option(None, help="Train on the first N training examples only."),
+    limit: Optional[str] = typer.Option(
+        None, "--limit", callback=_positive("--limit"), help="Train on the first N training examples only (a positive integer)."
+    ),
     max_words: int = typer.Option(256, help="Clip training inputs to this many words."),
     train_split: Optional[str] = typer.Option(None, help="Split to train on (default: the data set's train split)."),
     eval_split: Optional[str] = typer.Option(None, help="Split to evaluate on (default: the data set's dev split)."),
@@ -79,8 +108,9 @@ def train(
     ),
     lam: float = typer.Option(1e-3, "--lam", help="entropy: weight λ of the entropy on reduced examples."),
     reduce_beam: int = typer.Option(5, "--reduce-beam", help="entropy: beam size of the input reduction."),
-    reduce_limit: Optional[int] = typer.Option(
-        None, "--reduce-limit", help="entropy: reduce only a seeded random sample of N training examples."
+    reduce_limit: Optional[str] = typer.Option(
+        None, "--reduce-limit", callback=_positive("--reduce-limit"),
+        help="entropy: reduce only a seeded random sample of N training examples.",
     ),
     reductions: Optional[Path] = typer.Option(
         None, "--reductions", help="entropy: JSON-lines file of reductions to write or reuse (default: OUT/reduced_train.jsonl)."
@@ -138,7 +168,8 @@ def explain(
     method: str = typer.Option("gradient", "--method", help="Attribution method."),
     target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
     data: Optional[str] = DataOpt,
-    limit: Optional[int] = LimitOpt,
+    limit: Optional[str] = LimitOpt,
+    encoding: str = EncodingOpt,
     out: Optional[Path] = typer.Option(
         None, "--out", help="Write a run folder here instead of printing heatmaps; a rerun resumes."
     ),
@@ -160,7 +191,7 @@ def explain(
     from .report import render_attribution
 
     try:
-        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
+        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding)
         settings = {**_key_values(set_ or []), **({"mlm": mlm} if mlm else {})}
         if index is not None:
             settings["index"] = str(index)
@@ -198,35 +229,64 @@ def _key_values(items: List[str]) -> dict:
     return out
 
 
-def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code):
-    """What explain and reduce share: the examples asked for, and the model."""
+def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding="utf-8"):
+    """What explain and reduce share: the examples asked for, and the model.
+
+    The input is read and checked first (a bad file fails before the model loads); a data
+    set's labels are then mapped onto the model's label names. The device is said only once
+    the model has loaded, so that an error is the only line on stderr.
+    """
     from .models import load_classifier
 
     _offline_defaults()
     _show_warnings()
-    examples = _examples(text, pair, data, limit, data_dir)
-    return examples, load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)
+    loaded = {}
+
+    def model_labels() -> list[str]:
+        loaded["clf"] = load_classifier(model, device=_quiet_device(device), trust_remote_code=trust_remote_code)
+        return loaded["clf"].labels
+
+    examples = _examples(text, pair, data, limit, data_dir, labels=model_labels, encoding=encoding)
+    clf = loaded.get("clf") or load_classifier(model, device=_quiet_device(device), trust_remote_code=trust_remote_code)
+    return examples, clf
+
+
+def _quiet_device(name: str) -> str:
+    if name == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
 
 
 def _examples(
-    text: str | None, pair: list[str] | None, data: str | None, limit: int | None, data_dir: Path | None
+    text: str | None, pair: list[str] | None, data: str | None, limit: int | str | None, data_dir: Path | None,
+    *, labels=None, encoding: str = "utf-8",
 ) -> list[Example]:
+    """The examples of TEXT, --pair or --data (with --limit, --data-dir, --encoding).
+
+    ``labels``: the model's label names (or a function returning them, called once the data
+    has been read): a data set's labels are mapped onto them by name or index
+    (``pathologies.data.match_labels``); without it they stay the data's own.
+    """
+    from .data import check_limit, load_data, match_labels
+
     given = sum(x is not None and x != [] for x in (text, pair, data))
     if given != 1:
-        raise InputError("give exactly one of: TEXT, --pair PREMISE --pair HYPOTHESIS, --data NAME:SPLIT")
+        raise InputError("give exactly one of: TEXT, --pair PREMISE --pair HYPOTHESIS, --data NAME:SPLIT or FILE")
+    limit = check_limit(limit, "--limit")
+    if data is None and limit is not None:
+        raise InputError("--limit applies to --data only")
     if text is not None:
         return [Example.from_text(text)]
     if pair:
         if len(pair) != 2:
             raise InputError("--pair takes two segments: --pair PREMISE --pair HYPOTHESIS")
         return [Example.pair(pair[0], pair[1])]
-    from .data import load_dataset, parse_spec
-    from .data.files import is_data_file, load_file
-
-    if is_data_file(data):
-        return load_file(data, limit=limit).examples
-    name, split, spec_limit = parse_spec(data)
-    return load_dataset(name, split, data_dir=data_dir, limit=limit or spec_limit).examples
+    dataset = load_data(data, limit=limit, data_dir=data_dir, encoding=encoding)
+    if labels is not None:
+        dataset = match_labels(dataset, labels() if callable(labels) else labels)
+    return dataset.examples
 
 
 @app.command()
@@ -235,7 +295,8 @@ def reduce(
     text: Optional[str] = typer.Argument(None, help="Text to reduce (words split on whitespace)."),
     pair: Optional[List[str]] = PairOpt,
     data: Optional[str] = DataOpt,
-    limit: Optional[int] = LimitOpt,
+    limit: Optional[str] = LimitOpt,
+    encoding: str = EncodingOpt,
     beam: int = typer.Option(1, "--beam", help="1: greedy; B > 1: beam search trying the B least important words."),
     importance: str = typer.Option("gradient", "--importance", help="Attribution method that ranks the words."),
     threshold: Optional[float] = typer.Option(None, help="Also keep the confidence in the label at least this."),
@@ -254,7 +315,7 @@ def reduce(
 
     settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
     try:
-        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
+        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding)
         if out is not None:
             from .audit import AuditSpec, audit
 
@@ -296,7 +357,8 @@ def train_mlm_command(
     """Train a masked-LM head (encoder unfrozen, 15% masking) for input marginalization;
     prints masked-word top-1 / top-5 accuracy on SST dev."""
     from .data import load_dataset
-    from .models.mlm import masked_accuracy, train_mlm
+    from .models.mlm import masked_accuracy
+    from .training.mlm import train_mlm
 
     _offline_defaults()
     names = {"sst": ("sst5", "train"), "imdb": ("imdb", "train")}
@@ -355,19 +417,72 @@ def demo(
         _fail(str(err))
 
 
+def _say(message: str) -> None:
+    """One line of run information on stderr (stdout stays the command's output)."""
+    err_console.print(message, style="dim", highlight=False)
+
+
+_DEVICE_SAID: set[str] = set()
+
+
 def _device(name: str) -> str:
+    """``auto``: CUDA where present, else CPU. The device is said once per process on stderr."""
+    resolved = name
     if name == "auto":
         import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+        resolved = "cuda" if torch.cuda.is_available() else "cpu"
+    if resolved not in _DEVICE_SAID:
+        _DEVICE_SAID.add(resolved)
+        why = " (--device auto: CUDA found)" if name == "auto" and resolved == "cuda" else (
+            " (--device auto: no CUDA)" if name == "auto" else "")
+        _say(f"device: {resolved}{why}")
+    return resolved
 
 
 from . import cli_audit  # noqa: E402,F401  (registers audit, evaluate, report, compare on ``app``)
 
 
-def main() -> None:
-    app()
+def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+    """(usage errors, no-args-help, abort) of click and of the click that typer carries."""
+    mods = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            mods.append(__import__(name, fromlist=["ClickException"]))
+        except ImportError:
+            pass
+    pick = lambda attr: tuple(getattr(m, attr) for m in mods if hasattr(m, attr))  # noqa: E731
+    return pick("ClickException"), pick("NoArgsIsHelpError"), pick("Abort") + (typer.Abort,)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``pathologies`` command. Every error is one plain line on stderr: a bad option
+    (exit 2), bad input (exit 2), or an unexpected failure (exit 1; ``PATHOLOGIES_DEBUG=1``
+    shows its traceback)."""
+    usage, no_args, abort = _click_exceptions()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="pathologies", standalone_mode=False)
+    except no_args:
+        return 2  # the help has been printed
+    except usage as err:
+        print(f"error: {_one_line(err.format_message())}", file=sys.stderr, flush=True)
+        return getattr(err, "exit_code", 2) or 2
+    except abort:
+        print("error: aborted", file=sys.stderr, flush=True)
+        return 130
+    except InputError as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr, flush=True)
+        return 2
+    except Exception as err:
+        if os.environ.get("PATHOLOGIES_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(err).__name__}: {_one_line(err)[:300]} (PATHOLOGIES_DEBUG=1 shows the traceback)",
+            file=sys.stderr, flush=True,
+        )
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .attribution import AttributionMethod, PerturbationMethod, get_method

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from torch import Tensor
 
 from ..models import TorchClassifier
-from ..records import Attribution
+from ..records import Attribution  # noqa: F401  (the record type, re-exported)
 from ..text import Example
 
 if TYPE_CHECKING:

