@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import DataDir, IndexOpt, _device, _examples, _fail, _key_values, _offline_defaults, _show_warnings, app, console
+from .cli import DataDir, IndexOpt, _device, _say, _examples, _fail, _key_values, _offline_defaults, _show_warnings, app, console
 from .text import InputError
 
 DEFAULT_METRICS = "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var"
@@ -69,9 +69,16 @@ def _print_table(run) -> None:
 def run_audit(
     model: str, data: str, out: Optional[Path], *, limit, methods: str, metrics: str, reduce: str, reduce_by, share,
     seed, chunk, show, mlm, index, imports, as_names, set_, device, data_dir, show_progress: bool = True,
+    executor: str = "local", address: Optional[str] = None, workers: int = 2, gpus_per_worker: float = 0,
+    threads_per_worker: int = 1,
 ):
-    """Validate everything, load the model and data, and audit (the library call behind the CLI)."""
+    """Validate everything, load the model and data, and audit (the library call behind the CLI).
+
+    ``executor``: ``local`` (chunks one after another here) or ``ray`` (chunks spread over
+    ``workers`` Ray actors, see :class:`pathologies.audit.ray_executor.RayExecutor`).
+    """
     from .audit import AuditSpec, audit
+    from .audit.ray_executor import executor_from_options
     from .models import load_classifier
 
     spec = AuditSpec(
@@ -81,11 +88,23 @@ def run_audit(
     )
     spec.methods += [n for n in spec.imports if n not in spec.methods]
     spec.validate(mlm=mlm is not None, index=index is not None)  # before loading anything
+    run_on = executor_from_options(
+        executor, address=address, workers=workers, gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker
+    )
+    if run_on is not None:  # the driver's model (fitting, provenance) sits on the workers' device
+        if device not in ("auto", run_on.device):
+            raise InputError(
+                f"--device {device} with --executor ray: Ray workers run on {run_on.device} "
+                f"({'--gpus-per-worker ' + format(gpus_per_worker, 'g') if gpus_per_worker else 'no --gpus-per-worker'})"
+            )
+        device = run_on.device
+        _say(f"executor: Ray, {workers} worker(s) × {threads_per_worker} thread(s), "
+             f"{gpus_per_worker:g} GPU(s) each, at {address or 'a local Ray started for this run'}")
     examples = _examples(None, None, data, limit, data_dir)
     clf = load_classifier(model, device=_device(device))
     return audit(
         clf, examples, out, spec=spec, model_source=model, data_spec=data + (f" (limit {limit})" if limit else ""),
-        mlm=mlm, index=str(index) if index else None, show_progress=show_progress,
+        mlm=mlm, index=str(index) if index else None, show_progress=show_progress, executor=run_on,
     )
 
 
@@ -123,6 +142,11 @@ def audit(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="A method setting, METHOD.KEY=VALUE (repeatable)."),
     device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
+    executor: str = typer.Option("local", "--executor", help="local (here, chunk after chunk) or ray (chunks spread over Ray actors)."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --executor ray: a running Ray cluster (default: start a local one)."),
+    workers: int = typer.Option(2, "--workers", help="With --executor ray: actors, each loading the model once."),
+    gpus_per_worker: float = typer.Option(0, "--gpus-per-worker", help="With --executor ray: GPUs per actor (0: actors run on CPU)."),
+    threads_per_worker: int = typer.Option(1, "--threads-per-worker", help="With --executor ray: CPUs (torch threads) per actor."),
 ) -> None:
     """Audit a model on a data set: attributions, metrics, reductions and figure data in one run folder."""
     _offline_defaults()
@@ -131,7 +155,8 @@ def audit(
         run = run_audit(
             model, data, out, limit=limit, methods=methods, metrics=metrics, reduce=reduce, reduce_by=reduce_by,
             share=share, seed=seed, chunk=chunk, show=show, mlm=mlm, index=index, imports=imports, as_names=as_names,
-            set_=set_, device=device, data_dir=data_dir,
+            set_=set_, device=device, data_dir=data_dir, executor=executor, address=address, workers=workers,
+            gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker,
         )
     except InputError as err:
         _fail(str(err))
@@ -149,8 +174,16 @@ def _is_run(path: str) -> bool:
     return RunFolder(path).exists()
 
 
-def _runs_for(sources: list[str], data: Optional[str], runs_dir: Path, **audit_kw) -> list:
+#: What ``report`` and ``compare`` audit with when given model folders (as ``audit``'s defaults).
+AUDIT_DEFAULTS = dict(
+    limit=None, methods="gradient,loo", metrics=DEFAULT_METRICS, reduce="greedy", reduce_by=None, share=0.10, seed=0,
+    chunk=32, show=5, mlm=None, index=None, imports=None, as_names=None, set_=None, device="auto", data_dir=None,
+)
+
+
+def _runs_for(sources: list[str], data: Optional[str], runs_dir: Path, **given) -> list:
     """Run folders as they are; model folders audited first (needs --data) into runs_dir."""
+    audit_kw = {**AUDIT_DEFAULTS, **given}
     from .audit import Run
 
     out = []
@@ -189,9 +222,8 @@ def report(
     _show_warnings()
     try:
         loaded = _runs_for(
-            runs, data, runs_dir, limit=limit, methods=methods, metrics=metrics, reduce=reduce, reduce_by=None,
-            share=0.10, seed=0, chunk=32, show=show, mlm=mlm, index=index, imports=None, as_names=None, set_=None,
-            device=device, data_dir=data_dir,
+            runs, data, runs_dir, limit=limit, methods=methods, metrics=metrics, reduce=reduce, show=show, mlm=mlm,
+            index=index, device=device, data_dir=data_dir,
         )
         written = write_report(loaded, out, n_show=show)
     except InputError as err:
@@ -222,8 +254,7 @@ def compare(
     try:
         a, b = _runs_for(
             [before, after], data, runs_dir, limit=limit, methods=method or "gradient",
-            metrics=DEFAULT_METRICS + ",reduction", reduce="greedy", reduce_by=None, share=0.10, seed=0, chunk=32,
-            show=5, mlm=None, index=None, imports=None, as_names=None, set_=None, device=device, data_dir=data_dir,
+            metrics=DEFAULT_METRICS + ",reduction", device=device, data_dir=data_dir,
         )
         name, rows = compare_rows(a, b, method)
         if report_out is not None:
