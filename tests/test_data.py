@@ -208,7 +208,8 @@ def test_parse_spec() -> None:
         ("", "NAME"),
         ("a:b:c:d", "NAME"),
         ("sst2:dev:x", "'x'"),
-        ("sst2:dev:0", "at least 1"),
+        ("sst2:dev:0", "positive integer"),
+            ("sst2:dev:-1", "positive integer"),
     ]:
         with pytest.raises(DataError, match=msg):
             parse_spec(bad)
@@ -478,6 +479,8 @@ def test_own_files_jsonl_csv_tsv_and_pairs(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "a fine film", "label": "pos"}\n\n{"text": "dull", "label": "neg"}\n')
     ds = load_file(tmp_path / "a.jsonl")
     assert ds.labels == ["neg", "pos"] and [e.label for e in ds] == [1, 0] and ds[0].words == ("a", "fine", "film")
+    mapped = load_file(tmp_path / "a.jsonl", labels=["pos", "neg"])  # the model's order, not the sorted one
+    assert mapped.labels == ["pos", "neg"] and [e.label for e in mapped] == [0, 1]
     (tmp_path / "b.tsv").write_text("premise\thypothesis\tlabel\nA man sleeps .\tNobody sleeps .\t2\n")
     pair = load_file(tmp_path / "b.tsv")[0]
     assert pair.fixed == ("A", "man", "sleeps", ".") and pair.words == ("Nobody", "sleeps", ".") and pair.label == 2
@@ -506,5 +509,5 @@ def test_own_file_label_the_model_set_does_not_have(tmp_path):
     from pathologies.data.files import load_file
 
     (tmp_path / "a.jsonl").write_text('{"text": "x", "label": "maybe"}\n')
-    with pytest.raises(DataError, match="label 'maybe' is not one of negative, positive"):
+    with pytest.raises(DataError, match=r"label 'maybe' .* not one of the model's labels \(negative, positive\)"):
         load_file(tmp_path / "a.jsonl", labels=["negative", "positive"])

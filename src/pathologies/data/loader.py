@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pathologies.data.dataset import Dataset
 from pathologies.data.errors import DataError
-from pathologies.data.registry import DATA_ENV, check_split, get_info, resolve_data_dir
+from pathologies.data.labels import check_limit, match_labels
+from pathologies.data.registry import DATA_ENV, check_split, get_info, parse_spec, resolve_data_dir
 
 SOURCES = ("auto", "local", "hub")
 
@@ -33,8 +35,7 @@ def load_dataset(
     info = get_info(name)
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
-    if limit is not None and limit < 1:
-        raise DataError(f"limit must be a positive integer, not {limit!r}")
+    limit = check_limit(limit)
     if source == "auto":
         given = data_dir not in (None, "") or bool(os.environ.get(DATA_ENV))
         source = "local" if given and hub_repo is None else "hub"
@@ -53,3 +54,36 @@ def load_dataset(
     if limit is not None:
         examples = examples[:limit]
     return Dataset(name, split, examples, labels)
+
+
+def load_data(
+    spec: str | Path,
+    *,
+    limit: int | str | None = None,
+    data_dir: str | Path | None = None,
+    encoding: str = "utf-8",
+    labels: Any = None,
+    seed: int = 13,
+) -> Dataset:
+    """What ``--data`` names: a user's .jsonl/.csv/.tsv file, or ``NAME[:SPLIT[:LIMIT]]``.
+
+    ``limit`` (a positive integer; it wins over the spec's LIMIT) keeps the first N examples.
+    ``encoding`` applies to a user's file. ``labels`` (a model, or its label names) maps the
+    data's labels onto the model's (:func:`match_labels`): a user's file by name or index,
+    a named data set by name; a label with no match is a :class:`DataError`. Without it the
+    labels are the data's own, to be matched with ``match_labels`` once the model is loaded.
+    """
+    from pathologies.data.files import SUFFIXES, load_file
+
+    limit = check_limit(limit)
+    text = str(spec).strip()
+    if not text:
+        raise DataError("empty --data: give NAME:SPLIT (e.g. sst2:dev) or a .jsonl/.csv/.tsv file")
+    if Path(text).suffix.lower() in SUFFIXES or Path(text).expanduser().is_file():
+        dataset = load_file(Path(text).expanduser(), limit=limit, encoding=encoding)
+    else:
+        name, split, spec_limit = parse_spec(text)
+        dataset = load_dataset(name, split, data_dir=data_dir, limit=limit or spec_limit, seed=seed)
+        if not dataset.examples:
+            raise DataError(f"{text}: no examples")
+    return dataset if labels is None else match_labels(dataset, labels)

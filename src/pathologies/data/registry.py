@@ -169,5 +169,5 @@ def parse_spec(spec: str) -> tuple[str, str | None, int | None]:
                 f"bad data spec {spec!r}: limit {parts[2]!r} is not an integer"
             ) from None
         if limit < 1:
-            raise DataError(f"bad data spec {spec!r}: limit must be at least 1")
+            raise DataError(f"bad data spec {spec!r}: limit must be a positive integer, not {limit}")
     return name, split, limit

@@ -27,6 +27,10 @@ ZERO_WORD = "\u2400ZERO"
 SENTINELS = (PAD_WORD, UNK_WORD, ZERO_WORD)
 
 
+class DroppedWordsWarning(UserWarning):
+    """Words of an input were dropped because the model turns them into no token."""
+
+
 @dataclass
 class Encoded:
     """A batch of examples as model input.
@@ -220,11 +224,52 @@ class TorchClassifier(ABC):
         self.check_targets([index])
         return index
 
+    def pieceless(self, words: Sequence[str]) -> list[int]:
+        """Positions of the words the model turns into no token at all (empty words here;
+        the HF tokenizers also drop zero-width and control characters)."""
+        return [i for i, w in enumerate(words) if not w.strip()]
+
+    def drop_pieceless(self, example: Example) -> Example:
+        """The example without its words that become no token (one warning naming them).
+
+        Such a word would get a score of exactly 0 from every method and could never change
+        the prediction. An example left without words (or a pair whose fixed segment is left
+        empty) is an InputError.
+        """
+        drop = self.pieceless(example.words)
+        fixed_drop = self.pieceless(example.fixed) if example.fixed is not None else []
+        if not drop and not fixed_drop:
+            return example
+        name = example.uid or repr(" ".join(example.words)[:40])
+        gone = [example.words[i] for i in drop] + [example.fixed[i] for i in fixed_drop]  # type: ignore[index]
+        shown = ", ".join(repr(w) for w in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        if len(drop) == len(example.words):
+            raise InputError(
+                f"input {name}: none of its words ({shown}) becomes a token of the model, so nothing is left to explain"
+            )
+        if example.fixed is not None and len(fixed_drop) == len(example.fixed):
+            raise InputError(f"input {name}: none of the words of its fixed segment ({shown}) becomes a token of the model")
+        keep = [i for i in range(len(example.words)) if i not in set(drop)]
+        fitted = example.with_words([example.words[i] for i in keep])
+        if example.tags is not None:
+            fitted = replace(fitted, tags=tuple(example.tags[i] for i in keep))
+        if fixed_drop:
+            fixed = tuple(w for i, w in enumerate(example.fixed or ()) if i not in set(fixed_drop))
+            fitted = replace(fitted, fixed=fixed)
+        warnings.warn(
+            f"input {name}: dropped {len(gone)} word{'s that become' if len(gone) > 1 else ' that becomes'} no token of the model: {shown}",
+            DroppedWordsWarning,
+            stacklevel=3,
+        )
+        return fitted
+
     def fit_to_limit(self, example: Example) -> Example:
-        """Drop words from the end of the perturbable segment until the input fits.
+        """Drop the words that become no token (:meth:`drop_pieceless`), then words from the
+        end of the perturbable segment until the input fits.
 
         Warns with the number of words dropped; raises if even the fixed segment is too long.
         """
+        example = self.drop_pieceless(example)
         n = self.n_tokens(example)
         if n <= self.max_tokens:
             return example

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ..text import Example, InputError
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
+from .files import check_hf_folder, first_line, hf_weights_file
 
 # A one-piece stand-in tokenized in place of a sentinel word, whose id is then overwritten.
 _PLACEHOLDER = "a"
@@ -112,14 +113,25 @@ class HFClassifier(TorchClassifier):
             )
         elif num_labels is not None:
             kwargs["num_labels"] = num_labels
+        local = Path(path_or_name).expanduser()
+        if local.exists():
+            check_hf_folder(local)  # config, weights and tokenizer files, before loading anything
         try:
             model = AutoModelForSequenceClassification.from_pretrained(path_or_name, **kwargs)
+        except Exception as err:
+            raise _load_error(path_or_name, local, "model", err, kwargs.get("num_labels")) from None
+        try:
             tokenizer = load_tokenizer(path_or_name, trust_remote_code=trust_remote_code)
-        except OSError as err:
+        except InputError:
+            raise
+        except Exception as err:
+            raise _load_error(path_or_name, local, "tokenizer", err) from None
+        rows = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > rows:
             raise InputError(
-                f"could not load model {path_or_name!r}: it is not a model directory here and "
-                f"could not be fetched from the hub ({str(err).splitlines()[0]})"
-            ) from err
+                f"{path_or_name}: the tokenizer has {len(tokenizer)} tokens but the model embeds only {rows}; "
+                "the tokenizer files belong to another model"
+            )
         if tokenizer.pad_token is None:  # GPT-2 style models
             tokenizer.pad_token = tokenizer.eos_token
             model.config.pad_token_id = tokenizer.pad_token_id
@@ -142,6 +154,10 @@ class HFClassifier(TorchClassifier):
             return 1
         ids = self.tokenizer([word], is_split_into_words=True, add_special_tokens=False)
         return len(ids["input_ids"])
+
+    def pieceless(self, words: Sequence[str]) -> list[int]:
+        """Words the tokenizer turns into no piece (zero-width spaces, control characters)."""
+        return [i for i, w in enumerate(words) if w not in self._sentinel_ids and self._pieces(w) == 0]
 
     def n_tokens(self, example: Example) -> int:
         n = sum(self._pieces(w) for w in example.words)
@@ -244,10 +260,56 @@ class HFClassifier(TorchClassifier):
         return out.logits, Representations(layers=layers, sentence=out.hidden_states[-1][:, 0])
 
     def save(self, directory: str) -> None:
+        _quiet_transformers()
         Path(directory).mkdir(parents=True, exist_ok=True)
         self.module.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
         (Path(directory) / "pathologies.json").write_text(json.dumps({"family": "hf"}))
+
+
+def _load_error(name: str, local: Path, what: str, err: Exception, n_labels: int | None = None) -> InputError:
+    """One line saying which file of a model could not be loaded, and why."""
+    if not local.exists():
+        return InputError(
+            f"could not load {what} {name!r}: it is not a model directory here and could not be "
+            f"fetched from the hub ({first_line(err)})"
+        )
+    if what == "tokenizer":
+        return InputError(f"{local}: the tokenizer files cannot be read ({first_line(err)}); save the tokenizer again")
+    message = first_line(err)
+    if "mismatched" in message or "size mismatch" in message or isinstance(err, RuntimeError) and "shape" in message:
+        if n_labels is not None:
+            return InputError(
+                f"{hf_weights_file(local)}: the weights do not fit a model with {n_labels} labels "
+                "(its classification head, or config.json, has another size)"
+            )
+        return InputError(
+            f"{hf_weights_file(local)}: the weights do not have the shapes config.json describes"
+            f"{_first_mismatch(local)} (weights and config.json of different models?)"
+        )
+    weights = hf_weights_file(local) or local
+    if weights.suffix == ".bin" or "pickle" in type(err).__module__ or "Weights only load failed" in message:
+        return InputError(f"{weights}: not a readable PyTorch checkpoint ({type(err).__name__}); the file is damaged or truncated")
+    return InputError(f"{weights}: the model cannot be loaded ({type(err).__name__}: {message}); the file is damaged or not a checkpoint")
+
+
+def _first_mismatch(local: Path) -> str:
+    """``": NAME has shape [a, b], config.json describes [c, d]"`` for the first tensor that differs."""
+    try:
+        import torch
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        from .files import check_safetensors
+
+        shapes = check_safetensors(local / "model.safetensors")
+        with torch.device("meta"):
+            model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(str(local)))
+        for key, tensor in model.state_dict().items():
+            if key in shapes and tuple(tensor.shape) != shapes[key]:
+                return f": {key} has shape {list(shapes[key])}, config.json describes {list(tensor.shape)}"
+    except Exception:  # only a detail of the message
+        pass
+    return ""
 
 
 def _expand(tensors: dict[str, Tensor], batch: int) -> dict[str, Tensor]:

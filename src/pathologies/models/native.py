@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..text import Example, InputError
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
+from .files import check_safetensors, first_line, read_json
 
 PAD, UNK, SEP = 0, 1, 2
 SPECIALS = ["<pad>", "<unk>", "<sep>"]
@@ -122,12 +123,41 @@ class NativeClassifier(TorchClassifier):
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu") -> "NativeClassifier":
+        """Read a folder written by :meth:`save`; every damaged file is a one-line InputError."""
         directory = Path(directory)
-        config = json.loads((directory / CONFIG_FILE).read_text())
-        vocab = json.loads((directory / VOCAB_FILE).read_text())
-        net = cls.net_class(vocab_size=len(vocab), n_labels=len(config["labels"]), **config["hyper"])
-        net.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
-        return cls(net, config["labels"], vocab, config["hyper"], device=device)
+        config_path, vocab_path, weights = directory / CONFIG_FILE, directory / VOCAB_FILE, directory / WEIGHTS_FILE
+        config = read_json(config_path, "the model's family, labels and sizes")
+        labels, hyper = (config.get("labels"), config.get("hyper", {})) if isinstance(config, dict) else (None, None)
+        if not (isinstance(labels, list) and labels and all(isinstance(l, str) for l in labels)):
+            raise InputError(f"{config_path}: \"labels\" must be a non-empty list of label names")
+        if not isinstance(hyper, dict):
+            raise InputError(f"{config_path}: \"hyper\" must be a JSON object of network sizes")
+        vocab = read_json(vocab_path, "the model's vocabulary")
+        if not (isinstance(vocab, list) and len(vocab) > len(SPECIALS) and all(isinstance(w, str) for w in vocab)):
+            raise InputError(f"{vocab_path}: expected a JSON list of words (the first three {', '.join(SPECIALS)})")
+        if not weights.is_file():
+            raise InputError(f"{weights}: missing (the model's weights)")
+        shapes = check_safetensors(weights)
+        try:
+            net = cls.net_class(vocab_size=len(vocab), n_labels=len(labels), **hyper)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise InputError(f"{config_path}: \"hyper\" does not describe a {cls.__name__} ({first_line(err)})") from None
+        expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+        for key in sorted(set(expected) | set(shapes)):
+            if key not in shapes:
+                raise InputError(f"{weights}: no tensor {key!r}; the weights belong to another network")
+            if key not in expected:
+                raise InputError(f"{weights}: unexpected tensor {key!r}; the weights belong to another network")
+            if shapes[key] != expected[key]:
+                raise InputError(
+                    f"{weights}: {key} has shape {list(shapes[key])}, but {config_path.name} and {vocab_path.name} "
+                    f"({len(vocab)} words, {len(labels)} labels) describe {list(expected[key])}"
+                )
+        try:
+            net.load_state_dict(load_file(str(weights)))
+        except Exception as err:  # the header was fine but the data is not
+            raise InputError(f"{weights}: damaged safetensors file ({first_line(err)}); copy or save the model again") from None
+        return cls(net, labels, vocab, hyper, device=device)
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
