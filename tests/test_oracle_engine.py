@@ -205,3 +205,47 @@ def test_representations_without_duplicates_and_of_nothing():
     assert torch.allclose(reps.sentence, direct.sentence, atol=1e-7)
     empty = engine.representations([])
     assert empty.layers == {} and tuple(empty.sentence.shape) == (0, 0)
+
+
+
+def test_progress_is_off_unless_asked(monkeypatch):
+    import contextlib
+
+    import pathologies.engine as engine_module
+
+    calls = []
+
+    @contextlib.contextmanager
+    def spy(description, total, enabled=True):
+        calls.append(enabled)
+        yield lambda n=1: None
+
+    monkeypatch.setattr(engine_module, "progress_bar", spy)
+    engine = ScoringEngine(make_bow())
+    engine.probabilities(EXS)
+    engine.representations(EXS[:2])
+    assert calls == [False, False]
+
+
+def flaky_bow(limit):
+    model = make_bow()
+    real = model.predict_proba
+
+    def flaky(batch):
+        if len(batch) > limit:
+            raise RuntimeError("CUDA out of memory.")
+        return real(batch)
+
+    model.predict_proba = flaky
+    return model
+
+
+def test_one_out_of_memory_halves_both_budgets():
+    rows = [Example((w,)) for w in ("great", "fun", "bad", "the", "movie")]
+    engine = ScoringEngine(flaky_bow(4), batch_tokens=100, max_batch=8)
+    engine.probabilities(rows)
+    assert engine.stats.oom_retries == 1
+    assert (engine.batch_tokens, engine.max_batch) == (50, 2)  # 5 rows failed: 5 // 2
+    small = ScoringEngine(flaky_bow(2), batch_tokens=3, max_batch=8)
+    small.probabilities(rows[:3])  # three one-token rows fit the budget of 3, then fail
+    assert small.stats.oom_retries == 1 and small.batch_tokens == 1
