@@ -275,3 +275,28 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_records(tm
         a = (tmp_path / "whole" / "records" / f"{k}.jsonl").read_text().splitlines()
         b = (tmp_path / "killed" / "records" / f"{k}.jsonl").read_text().splitlines()
         assert sorted(a) == sorted(b), k
+
+
+def test_trust_cards_and_corpus_tables_are_records_of_the_run(tmp_path):
+    import pyarrow.parquet as pq
+
+    from pathologies.report.html import write_report
+    from pathologies.trust import trust_card
+
+    model = make_bow()
+    run = audit(model, examples(), tmp_path / "run", spec=spec(reduce="beam:3", trust=True), show_progress=False)
+    cards = run.trust_cards()
+    assert len(cards) == 7 and sum(run.summary["trust"]["verdicts"].values()) == 7
+    # A card in the run is the pure function of that example's records.
+    atts = {m: next(a for a in run.attributions(m) if a.uid == "u0") for m in ("gradient", "loo")}
+    faith = {m: {k: r[k] for k in ("comprehensiveness", "sufficiency")} for m in ("gradient", "loo")
+             for r in run.metric_records(m) if r["uid"] == "u0"}
+    again = trust_card(atts, faith, run.reductions()[0], None)
+    assert cards[0].to_dict() == again.to_dict()
+    words = pq.read_table(tmp_path / "run" / "records" / "word_importance.parquet").to_pandas()
+    great = words[(words.word == "great") & (words["class"] == "all") & (words.method == "loo")]
+    assert int(great["count"].iloc[0]) == sum(t.split().count("great") for t in TEXTS)
+    decisive = pq.read_table(tmp_path / "run" / "records" / "decisive_words.parquet").to_pandas()
+    assert decisive[decisive["class"] == "all"]["count"].sum() == 7  # every reduction ends somewhere
+    html = write_report([run], tmp_path / "r.html").read_text()
+    assert "Should you trust these heatmaps?" in html and "Corpus view" in html and "trust score" in html

@@ -62,7 +62,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     console = [l for l in run.stderr.splitlines() if "CONSOLE" in l or "Uncaught" in l or "Refused" in l]
     assert not console, console
     dom = subprocess.run(flags + ["--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    assert "<title>pathologies report</title>" in dom and "PWNED</title>" not in dom
+    assert "<title>pathologies report (comparison)</title>" in dom and "PWNED</title>" not in dom
     assert "<table" in dom and 'src="data:image/png' in dom
     assert "&lt;script&gt;document.title=" in dom  # shown as text, never run
 

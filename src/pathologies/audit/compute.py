@@ -63,7 +63,7 @@ def audit_chunk(
     spec = plan.spec
     engine = ScoringEngine(model)
     examples = list(examples)
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("attributions", "metrics", "reductions", "curves", "projections")}
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("attributions", "metrics", "reductions", "curves", "projections", "trust")}
     fixed_targets = None if spec.target is None else [model.label_index(spec.target)] * len(examples)
     results = {}
     for name, method in plan.methods.items():
@@ -88,7 +88,7 @@ def audit_chunk(
                 rec["final_credibility"] = float(credibility[i])
             out["reductions"].append(rec)
     dknn_out = None
-    if plan.dknn is not None and any(m in spec.metrics for m in DKNN):
+    if plan.dknn is not None and (spec.trust or any(m in spec.metrics for m in DKNN)):
         dknn_out = plan.dknn.predict(model, examples, engine)
     if spec.metrics:
         for name, method in plan.methods.items():
@@ -118,8 +118,29 @@ def audit_chunk(
             if pos < spec.show and len(ex.words) > 1:
                 proj = representation_projection(engine, ex, res.scores[i])
                 out["projections"].append({"index": pos, "uid": ex.uid, "method": first, "words": len(ex.words), **proj})
+    if spec.trust:
+        out["trust"] = trust_records(out, examples, positions, reductions, dknn_out)
     out["engine"] = [{"requested": engine.stats.requested, "computed": engine.stats.computed, "cache_hits": engine.stats.cache_hits}]
     return out
+
+
+def trust_records(out, examples, positions, reductions, dknn_out) -> list[dict[str, Any]]:
+    """A trust card per example from the chunk's own records (no model call)."""
+    from ..records import Attribution
+    from ..trust import trust_card
+
+    by_pos: dict[int, dict[str, Any]] = {}
+    for r in out["attributions"]:
+        by_pos.setdefault(r["index"], {})[r["method"]] = Attribution.from_dict(r)
+    faith: dict[int, dict[str, Any]] = {}
+    for r in out["metrics"]:
+        faith.setdefault(r["index"], {})[r["method"]] = {k: r[k] for k in ("comprehensiveness", "sufficiency") if k in r}
+    dknn_rows = dknn_out.records() if dknn_out is not None else [None] * len(examples)
+    cards = []
+    for i, pos in enumerate(positions):
+        card = trust_card(by_pos[pos], faith.get(pos), reductions[i] if reductions else None, dknn_rows[i])
+        cards.append({"index": pos, **card.to_dict()})
+    return cards
 
 
 def uses_reduction_metrics(spec: AuditSpec) -> bool:

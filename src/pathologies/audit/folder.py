@@ -4,7 +4,8 @@ Layout::
 
     RUN/manifest.json           provenance (see manifest.py)
     RUN/commits.jsonl           one line per finished chunk: its id and every record file's size
-    RUN/records/KIND.jsonl      attributions, metrics, reductions, curves, projections
+    RUN/records/KIND.jsonl      attributions, metrics, reductions, curves, projections, trust
+    RUN/records/word_importance.*, decisive_words.*   corpus-level tables (when the run finishes)
     RUN/records/KIND.parquet    the same records, columnar (written when the run finishes)
     RUN/summary.json            the aggregate tables (written when the run finishes)
 
@@ -24,7 +25,7 @@ from typing import Any, Iterable
 from ..text import InputError
 from .manifest import differences
 
-KINDS = ("attributions", "metrics", "reductions", "curves", "projections")
+KINDS = ("attributions", "metrics", "reductions", "curves", "projections", "trust")
 MANIFEST = "manifest.json"
 COMMITS = "commits.jsonl"
 
@@ -155,10 +156,15 @@ class RunFolder:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        """Write the summary and the columnar copies of the records."""
+    def finish(self, summary: dict[str, Any], tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Write the summary, the columnar copies of the records and derived tables."""
         for kind in KINDS:
             write_parquet(self.read(kind), self.path / "records" / f"{kind}.parquet")
+        for name, rows in (tables or {}).items():
+            write_parquet(rows, self.path / "records" / f"{name}.parquet")
+            tmp = self.path / "records" / f"{name}.jsonl.tmp"
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            os.replace(tmp, self.path / "records" / f"{name}.jsonl")
         write_json(self.path / "summary.json", summary)
 
 

@@ -40,7 +40,33 @@ def summarize_run(records: dict[str, list[dict[str, Any]]], manifest: dict[str, 
                 red["mean_credibility_original"] = sum(originals) / len(originals)
         red["method"] = manifest["spec"]["reduce"]
         out["reduction"] = red
+    cards = records.get("trust", [])
+    if cards:
+        verdicts: dict[str, int] = {}
+        for c in cards:
+            verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+        out["trust"] = {"examples": len(cards), "verdicts": verdicts, "mean_score": sum(c["score"] for c in cards) / len(cards)}
     return out
+
+
+def corpus_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Corpus-level tables from a run's records: word importance per method (each record's
+    scores scaled by its largest |score|, so sentences weigh alike) and the decisive words
+    (the final words of the reductions)."""
+    from ..corpus import decisive_words, word_importance
+
+    tables: dict[str, list[dict[str, Any]]] = {}
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in records.get("attributions", []):
+        by_method.setdefault(r["method"], []).append(r)
+    rows = []
+    for method, atts in by_method.items():
+        rows += [{**row, "method": method} for row in word_importance(atts, normalize="max")]
+    if rows:
+        tables["word_importance"] = rows
+    if records.get("reductions"):
+        tables["decisive_words"] = decisive_words(records["reductions"])
+    return tables
 
 
 class Run:
@@ -91,6 +117,26 @@ class Run:
 
     def reductions(self) -> list[Reduction]:
         return [Reduction.from_dict(r) for r in self.records["reductions"]]
+
+    def trust_cards(self) -> list:
+        """The run's trust cards (``AuditSpec(trust=True)``), as ``TrustCard`` objects."""
+        from ..trust import TrustCard
+
+        return [TrustCard.from_dict(r) for r in self.records["trust"]]
+
+    def word_importance(self, method: str | None = None, min_count: int = 1):
+        """Corpus-level word importance (per word type and predicted class) as a DataFrame."""
+        from ..corpus import to_frame, word_importance
+
+        method = method or (self.methods[0] if self.methods else None)
+        rows = [r for r in self.records["attributions"] if r["method"] == method]
+        return to_frame(word_importance(rows, normalize="max", min_count=min_count))
+
+    def decisive_words(self, max_length: int | None = None):
+        """The final words of the run's reductions, per class, with the random baseline, as a DataFrame."""
+        from ..corpus import decisive_words, to_frame
+
+        return to_frame(decisive_words(self.records["reductions"], max_length=max_length))
 
     def metric_records(self, method: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.records["metrics"] if method is None or r["method"] == method]

@@ -20,7 +20,7 @@ from ..text import Example, as_examples
 from .compute import AuditPlan, audit_chunk
 from .folder import KINDS, RunFolder
 from .imported import ImportedScores
-from .loaded import Run, summarize_run
+from .loaded import Run, corpus_tables, summarize_run
 from .manifest import FORMAT_VERSION, data_identity, environment, model_identity, now, resource_identity
 from .spec import AuditSpec
 
@@ -164,6 +164,6 @@ def audit(
     if folder is not None:
         records = {k: folder.read(k) for k in KINDS}
         summary = summarize_run(records, manifest)
-        folder.finish(summary)
+        folder.finish(summary, corpus_tables(records))
         return Run.load(folder.path)
     return Run(manifest, {k: sorted(v, key=lambda r: r["index"]) for k, v in memory.items()}, summarize_run(memory, manifest))

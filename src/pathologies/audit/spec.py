@@ -38,6 +38,9 @@ class AuditSpec:
     curves: bool = True
     show: int = 5
     target: int | str | None = None
+    #: A trust card per example (``pathologies.trust``): needs methods and comprehensiveness /
+    #: sufficiency (added), uses the run's reduction and DkNN index when there are.
+    trust: bool = False
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)
 
@@ -78,6 +81,10 @@ class AuditSpec:
             if name not in self.methods:
                 raise InputError(f"settings given for {name!r}, which is not among the methods: {', '.join(self.methods)}")
         metrics = expand_metrics(self.metrics)
+        if self.trust:
+            if not self.methods:
+                raise InputError("the trust check needs attribution methods: give --methods")
+            metrics += [m for m in ("comprehensiveness", "sufficiency") if m not in metrics]
         for m in metrics:
             need = [n for n in METRICS[m].needs if n != "tags" and n not in available]
             if need:

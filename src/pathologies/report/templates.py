@@ -76,6 +76,9 @@ RUN = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>
 {% if s.reduction_rows %}<p class="meta">Input reduction ({{ s.reduction_method }})</p>{{ m.kv_table(s.reduction_rows) }}{% endif %}
 {% for h in s.heatmaps[:3] %}{{ m.heatmap_rows(h) }}{% endfor %}
 {% for r in s.reductions[:2] %}{{ m.reduction(r) }}{% endfor %}
+{% if s.decisive %}<p class="meta">Inputs reduced to one or two words</p><table class="metrics"><tr><th>reduced to</th><th>class</th><th>inputs</th><th>confidence</th><th>random</th></tr>
+{% for r in s.decisive[:8] %}<tr><td>{{ r.words }}</td><td>{{ r['class'] }}</td><td>{{ r.count }}</td><td>{{ r.confidence }}</td><td>{{ r.random }}</td></tr>{% endfor %}</table>{% endif %}
+{% for c in s.cards[:2] %}<div class="example">{{ c }}</div>{% endfor %}
 </div>"""
 
 REPORT = """<!doctype html>
@@ -110,6 +113,26 @@ REPORT = """<!doctype html>
 <p class="meta">Each line: confidence in the kept label and the importance heatmap at that step; the word removed next is struck out.</p>
 <div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
 {% for r in s.reductions %}{{ m.reduction(r) }}{% endfor %}</div>{% endfor %}</div>
+{% endif %}
+
+{% if sections|selectattr('cards')|list %}
+<h2>Should you trust these heatmaps?</h2>
+<p class="meta">Per prediction: agreement between methods, faithfulness of the heatmap, saturation, the reduction test, DkNN credibility and estimation noise, with a verdict.</p>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% if s.trust_rows %}{{ m.kv_table(s.trust_rows) }}{% endif %}
+{% for c in s.cards %}<div class="example">{{ c }}</div>{% endfor %}</div>{% endfor %}</div>
+{% endif %}
+
+{% if sections|selectattr('decisive')|list or sections|selectattr('important_words')|list %}
+<h2>Corpus view</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% if s.decisive %}<p class="meta">What the model decides on alone: inputs reduced to one or two words, per class (how many, mean confidence in the kept label, and random words of the same length).</p>
+<table class="metrics"><tr><th>reduced to</th><th>class</th><th>inputs</th><th>share</th><th>confidence</th><th>random</th></tr>
+{% for r in s.decisive %}<tr><td>{{ r.words }}</td><td>{{ r['class'] }}</td><td>{{ r.count }}</td><td>{{ r.share }}</td><td>{{ r.confidence }}</td><td>{{ r.random }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.important_words %}<p class="meta">Most important words per predicted class ({{ s.important_method }}, scores scaled per sentence; words seen 3 times or more): mean, spread and how often the sign agrees.</p>
+<table class="metrics"><tr><th>word</th><th>class</th><th>count</th><th>mean</th><th>s.d.</th><th>sign agreement</th></tr>
+{% for r in s.important_words %}<tr><td>{{ r.word }}</td><td>{{ r['class'] }}</td><td>{{ r.count }}</td><td>{{ r.mean }}</td><td>{{ r.std }}</td><td>{{ r.sign }}</td></tr>{% endfor %}</table>{% endif %}
+</div>{% endfor %}</div>
 {% endif %}
 
 {% for key, heading in figure_headings %}{% if sections|selectattr('figures.' ~ key)|list %}

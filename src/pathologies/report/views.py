@@ -161,11 +161,66 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
         "provenance": provenance_rows(run.manifest),
         "figures": {},
     }
+    section.update(corpus_view(run))
+    section.update(trust_view(run, n_show))
     if figures:
         from . import figures as fig
 
         section["figures"] = fig.run_figures(run)
     return section
+
+
+def corpus_view(run: "Run", per_class: int = 8) -> dict[str, Any]:
+    """The corpus-level tables a reader scans: the words inputs reduce to (one or two words,
+    per class, with the random baseline) and the most important word types per class (first
+    method, words seen at least 3 times, scores scaled per sentence)."""
+    from ..corpus import ALL, decisive_words, word_importance
+
+    out: dict[str, Any] = {"decisive": [], "important_words": [], "important_method": None}
+    reds = run.records["reductions"]
+    if reds:
+        rows = [r for r in decisive_words(reds, max_length=2) if r["class"] != ALL]
+        shown: dict[str, int] = {}
+        for r in rows:
+            if shown.get(r["class"], 0) < per_class:
+                shown[r["class"]] = shown.get(r["class"], 0) + 1
+                out["decisive"].append(
+                    {
+                        "words": r["words"], "class": r["class"], "count": r["count"], "share": f"{r['share']:.3f}",
+                        "confidence": f"{r['mean_confidence']:.3f}",
+                        "random": "–" if r["mean_random_confidence"] is None else f"{r['mean_random_confidence']:.3f}",
+                    }
+                )
+    if run.methods:
+        method = run.methods[0]
+        atts = [r for r in run.records["attributions"] if r["method"] == method]
+        rows = [r for r in word_importance(atts, normalize="max", min_count=3) if r["class"] != ALL]
+        rows.sort(key=lambda r: (r["class"], -r["mean"]))
+        shown = {}
+        for r in rows:
+            if shown.get(r["class"], 0) < per_class:
+                shown[r["class"]] = shown.get(r["class"], 0) + 1
+                out["important_words"].append(
+                    {"word": r["word"], "class": r["class"], "count": r["count"], "mean": f"{r['mean']:+.3f}",
+                     "std": f"{r['std']:.3f}", "sign": f"{r['sign_consistency']:.2f}"}
+                )
+        out["important_method"] = method
+    return out
+
+
+def trust_view(run: "Run", n_show: int = 5) -> dict[str, Any]:
+    """Verdict counts and the first trust cards of a run (``AuditSpec(trust=True)``)."""
+    from markupsafe import Markup
+
+    from ..trust import TrustCard
+    from .trust_view import card_html
+
+    cards = run.records.get("trust") or []
+    summary = run.summary.get("trust") or {}
+    rows = [(f"verdict: {k}", v) for k, v in (summary.get("verdicts") or {}).items()]
+    if summary:
+        rows.append(("mean trust score", f"{summary['mean_score']:.3f}"))
+    return {"trust_rows": rows, "cards": [Markup(card_html(TrustCard.from_dict(c))) for c in cards[:n_show]]}
 
 
 def attribution_html(a: "Attribution") -> str:
