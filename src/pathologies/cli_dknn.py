@@ -42,7 +42,7 @@ def fit(
     layer: Optional[List[str]] = typer.Option(
         None, "--layer", help="Index only this layer (repeatable); default: every layer and the sentence vector."
     ),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
+    device: str = typer.Option("auto", help="cpu, cuda, or auto (CUDA where present, else CPU)."),
     trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
     data_dir: Optional[Path] = typer.Option(
         None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
@@ -54,16 +54,13 @@ def fit(
     from .models import load_classifier
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from .cli import _device
     try:
         if calibration is not None and _same_split(data, calibration):
             raise InputError("the calibration data must not be the training data: give a held-out split")
         train = _load(data, data_dir)
         calib = _load(calibration, data_dir) if calibration is not None else None
-        clf = load_classifier(model, device=device, trust_remote_code=trust_remote_code)
+        clf = load_classifier(model, device=_device(device), trust_remote_code=trust_remote_code)  # device said on stderr
         engine = ScoringEngine(clf, show_progress=True)
         start = time.perf_counter()
         dknn = DkNN(k=k, metric=metric, layers=layer or None).fit(clf, train, engine, show_progress=True)

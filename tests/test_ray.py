@@ -1,0 +1,160 @@
+"""The Ray executor on a local two-CPU cluster this module starts (and shuts down): records
+equal the local executor's exactly, an actor killed mid-run is replaced and its chunk redone
+(nothing lost, nothing duplicated), a killed driver resumes, a model given only in memory is
+refused. Ray is part of `make test` (the ``ray`` extra): a Ray that cannot start fails here."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import ray  # not importorskip: CI must test the executor
+
+from pathologies.audit import AuditSpec, RunFolder, audit
+from pathologies.audit.ray_executor import RayExecutor
+from pathologies.data.files import load_file
+from pathologies.models import load_classifier
+from pathologies.text import InputError
+from tiny_models import make_bert_dir, make_bow
+
+KINDS = ("attributions", "metrics", "reductions", "curves", "projections")
+METRICS = "comprehensiveness,sufficiency,ir,ur"
+CHUNK = 3
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ctx = ray.init(
+        num_cpus=2, include_dashboard=False, object_store_memory=80 * 1024**2,
+        logging_level="warning", log_to_driver=False,
+    )
+    yield ctx
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return make_bert_dir(tmp_path_factory.mktemp("bert") / "bert")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    words = "the a movie film was is great fun bad boring not very good awful".split()
+    rng = random.Random(11)
+    path = tmp_path_factory.mktemp("data") / "data.jsonl"
+    path.write_text("".join(
+        json.dumps({"text": " ".join(rng.choice(words) for _ in range(rng.randint(3, 14))), "label": i % 2}) + "\n"
+        for i in range(36)
+    ))
+    return path
+
+
+def spec():
+    return AuditSpec(methods=["gradient", "loo"], metrics=METRICS.split(","), reduce="greedy", chunk=CHUNK, show=2)
+
+
+def lines(path):
+    """Every record file's lines, sorted (chunks arrive in any order)."""
+    return {k: sorted((Path(path) / "records" / f"{k}.jsonl").read_text().splitlines()) for k in KINDS}
+
+
+@pytest.fixture(scope="module")
+def local(bert, data, tmp_path_factory):
+    """The local executor's run, at the workers' thread count (1)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = tmp_path_factory.mktemp("local") / "run"
+        audit(load_classifier(str(bert)), load_file(str(data)).examples, out, spec=spec(),
+              model_source=str(bert), show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def chunk_ids(path):
+    return [c["chunk"] for c in RunFolder(path).commits()]
+
+
+def test_two_workers_give_the_local_records_exactly(cluster, bert, data, local, tmp_path):
+    executor = RayExecutor(workers=2)
+    pids = []
+    executor.on_actor = lambda actor: pids.append(actor.pid.remote())  # runs before its first chunk
+    run = audit(load_classifier(str(bert)), load_file(str(data)).examples, tmp_path / "ray", spec=spec(),
+                model_source=str(bert), show_progress=False, executor=executor)
+    assert lines(tmp_path / "ray") == lines(local)
+    assert sorted(chunk_ids(tmp_path / "ray")) == list(range(12))
+    assert executor.stats == {"actors_started": 2, "actor_deaths": 0, "chunks": 12}
+    assert len(set(ray.get(pids))) == 2 and os.getpid() not in ray.get(pids)  # two worker processes
+    assert run.table == RunFolder(local).summary()["methods"]
+
+
+def test_a_killed_actor_is_replaced_and_its_chunk_redone(cluster, bert, data, local, tmp_path):
+    executor = RayExecutor(workers=2)
+    pids = []
+    executor.on_actor = lambda actor: pids.append(actor.pid.remote())
+    out = tmp_path / "ray"
+    killed = []
+
+    def kill_after_first_commit():
+        while not (out / "commits.jsonl").exists() or not chunk_ids(out):
+            time.sleep(0.005)
+        pid = ray.get(pids[0])
+        os.kill(pid, signal.SIGKILL)
+        killed.append((pid, len(chunk_ids(out))))
+
+    killer = threading.Thread(target=kill_after_first_commit, daemon=True)
+    killer.start()
+    audit(load_classifier(str(bert)), load_file(str(data)).examples, out, spec=spec(),
+          model_source=str(bert), show_progress=False, executor=executor)
+    killer.join(timeout=30)
+    assert killed and killed[0][1] < 12, "the kill landed after the run"
+    assert executor.stats["actor_deaths"] == 1 and executor.stats["actors_started"] == 3
+    ids = chunk_ids(out)
+    assert sorted(ids) == list(range(12)), ids  # every chunk committed once
+    assert lines(out) == lines(local)
+
+
+def _cli(*args):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    exe = Path(sys.executable).parent / "pathologies"
+    return subprocess.Popen([str(exe), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_killed_driver_resumes_with_the_same_records(cluster, bert, data, local, tmp_path):
+    out = tmp_path / "run"
+    args = ["audit", str(bert), "--data", str(data), "--methods", "gradient,loo", "--metrics", METRICS,
+            "--chunk", str(CHUNK), "--show", "2", "--out", str(out), "--executor", "ray", "--workers", "2",
+            "--address", cluster.address_info["gcs_address"]]
+    p = _cli(*args)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and not ((out / "commits.jsonl").exists() and chunk_ids(out)):
+        time.sleep(0.005)
+    assert p.poll() is None, p.stderr.read().decode()[-3000:]
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert 1 <= len(chunk_ids(out)) < 12
+    again = _cli(*args)
+    _, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err.decode()[-3000:]
+    assert "device: cpu" in err.decode()
+    ids = chunk_ids(out)
+    assert sorted(ids) == list(range(12)), ids
+    assert lines(out) == lines(local)
+
+
+def test_a_model_in_memory_is_refused_clearly(cluster, tmp_path):
+    with pytest.raises(InputError, match="the Ray executor loads the model by path or hub name on each worker"):
+        audit(make_bow(), ["great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False,
+              executor=RayExecutor(workers=1))
