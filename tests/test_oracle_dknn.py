@@ -158,3 +158,102 @@ def test_save_and_load_keep_calibration_and_its_absence(setup, tmp_path):
     dknn.save(tmp_path / "i")  # an uncalibrated index overwrites the calibrated one
     assert DkNN.load(tmp_path / "i").calibration_ is None
     assert "uncalibrated" in repr(DkNN.load(tmp_path / "i")) and "k=3" in repr(dknn)
+
+
+# --- the records, the saved folder and the messages, field by field ------------------------------
+def test_records_field_by_field(setup):
+    model, train, calibration, test = setup
+    dknn = DkNN(k=3).fit(model, train)
+    out = dknn.predict(model, test[:2])
+    r = out.records()[0]
+    assert set(r) == {"prediction", "model_prediction", "credibility", "conformity", "dknn_conformity", "counts",
+                      "p_values", "neighbour_labels"}
+    assert r["credibility"] is None and r["p_values"] is None
+    assert r["model_prediction"] == int(out.model_prediction[0])
+    assert r["dknn_conformity"] == pytest.approx(float(out.dknn_conformity[0]))
+    assert r["neighbour_labels"] == {k: v[0].tolist() for k, v in out.neighbour_labels.items()}
+    dknn.calibrate(model, calibration)
+    out = dknn.predict(model, test[:2])
+    r = out.records()[1]
+    assert r["p_values"] == out.p_values[1].tolist() and r["credibility"] == pytest.approx(float(out.credibility[1]))
+    assert out.p_value_of(np.array([0.0, 2.0])).tolist() == [out.p_values[0, 0], out.p_values[1, 2]]
+    assert out.conformity_of([2.0, 1.0]).tolist() == [out.counts[0, 2] / out.n_neighbours, out.counts[1, 1] / out.n_neighbours]
+
+
+def test_p_values_with_one_calibration_score_and_the_messages():
+    dknn = DkNN(k=1)
+    dknn.layers_, dknn.indexes_, dknn.n_labels_ = ["x"], {}, 2
+    dknn.calibration_ = np.array([0])
+    assert dknn.p_values(np.array([[1, 0]])).tolist() == [[1.0, 0.0]]
+    dknn.calibration_ = np.array([], dtype=np.int64)
+    message = "the DkNN index is not calibrated: call calibrate() with held-out labelled data"
+    with pytest.raises(Exception, match=message.replace("(", r"\(").replace(")", r"\)")):
+        dknn.p_values(np.array([[1, 0]]))
+    del dknn.calibration_
+    with pytest.raises(Exception, match="not calibrated"):
+        dknn.p_values(np.array([[1, 0]]))
+
+
+def test_calibration_data_errors(setup):
+    from pathologies import InputError
+
+    model, train, *_ = setup
+    dknn = DkNN(k=3).fit(model, train)
+    with pytest.raises(InputError, match="^no calibration examples$"):
+        dknn.calibrate(model, [])
+    with pytest.raises(InputError, match="^1 of the 2 calibration examples have no label$"):
+        dknn.calibrate(model, [train[0], Example(("w1",))])
+    with pytest.raises(InputError, match="^1 of the 1 training examples have no label$"):
+        DkNN(k=1).fit(model, [Example(("w1",))])
+
+
+def test_saved_folder_by_hand(setup, tmp_path):
+    import json
+
+    model, train, calibration, _ = setup
+    dknn = DkNN(k=4, metric="l2", layers=["conv_3", "sentence"]).fit(model, train).calibrate(model, calibration)
+    dknn.save(tmp_path / "i", meta={"m": 1})
+    config = json.loads((tmp_path / "i" / "dknn.json").read_text())
+    assert config == {
+        "format": 1, "k": 4, "metric": "l2", "layers": ["conv_3", "sentence"], "fitted_layers": ["conv_3", "sentence"],
+        "dims": dknn.dims_, "files": {"conv_3": "layer_0.faiss", "sentence": "layer_1.faiss"}, "n_labels": 3,
+        "label_names": ["a", "b", "c"], "n_train": len(train), "n_calibration": len(calibration), "meta": {"m": 1},
+    }
+    assert sorted(p.name for p in (tmp_path / "i").iterdir()) == [
+        "calibration.npy", "dknn.json", "layer_0.faiss", "layer_1.faiss", "train_labels.npy"]
+    loaded = DkNN.load(tmp_path / "i")
+    assert (loaded.k, loaded.metric, loaded.layers, loaded.layers_, loaded.n_labels_, loaded.label_names_) == (
+        4, "l2", ["conv_3", "sentence"], ["conv_3", "sentence"], 3, ["a", "b", "c"])
+    assert loaded.dims_ == dknn.dims_ and loaded.meta_ == {"m": 1} and loaded.path_ == str(tmp_path / "i")
+    assert loaded.train_labels_.tolist() == dknn.train_labels_.tolist()
+    dknn.save(tmp_path / "j")  # no meta given: the index's own
+    assert json.loads((tmp_path / "j" / "dknn.json").read_text())["meta"] == {"m": 1}
+    assert repr(loaded) == (f"DkNN(k=4, metric='l2', layers=['conv_3', 'sentence']; {len(train)} training examples, "
+                            f"layers conv_3, sentence, {len(calibration)} calibration scores)")
+    assert repr(DkNN(k=2)) == "DkNN(k=2, metric='cosine', layers=None)"
+    config["format"] = 2
+    (tmp_path / "i" / "dknn.json").write_text(json.dumps(config))
+    with pytest.raises(Exception, match="DkNN index format 2 is not supported"):
+        DkNN.load(tmp_path / "i")
+
+
+def test_conformity_method_settings_and_messages(setup, tmp_path):
+    from pathologies import InputError
+    from pathologies.attribution.conformity import ConformityLOO
+
+    model, train, calibration, _ = setup
+    dknn = DkNN(k=3).fit(model, train)
+    dknn.save(tmp_path / "i")
+    method = ConformityLOO(str(tmp_path / "i"))
+    assert method.settings() == {"index": str(tmp_path / "i"), "score": "conformity", "k": 3, "metric": "cosine",
+                                 "layers": dknn.layers_}
+    assert ConformityLOO(DkNN.load(tmp_path / "i")).index == str(tmp_path / "i")
+    assert method.rows_spent(Example(("w1", "w2", "w3"))) == 4
+    with pytest.raises(InputError, match="^conformity score must be one of conformity, credibility, not 'votes'$"):
+        ConformityLOO(dknn, score="votes")
+    with pytest.raises(InputError, match=r"^the conformity method needs a DkNN index: index=PATH \(build one with `pathologies dknn fit`\) or index=a fitted DkNN$"):
+        ConformityLOO(None)
+    with pytest.raises(InputError, match=r"^score='credibility' needs a calibrated DkNN index \(dknn fit --calibration \.\.\.\)$"):
+        ConformityLOO(dknn, score="credibility")
+    with pytest.raises(InputError, match="not fitted"):
+        ConformityLOO(DkNN(k=3))
