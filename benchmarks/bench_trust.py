@@ -157,10 +157,12 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", default="sst2:dev")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--sample", type=int, default=None, help="A seeded random sample of N examples instead of all.")
+    ap.add_argument("--sample", type=int, default=None, help="The first N of a seeded shuffle (seed 13) instead of the data set's order.")
     ap.add_argument("--methods", default="gradient,loo,integrated-gradients")
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--chunk", type=int, default=32)
+    ap.add_argument("--index", default=None, help="DkNN index folder (adds credibility and conformity).")
+    ap.add_argument("--mlm", default=None, help="Masked LM folder (adds marginalization-adaptive).")
     ap.add_argument("--cards", required=True, help="JSONL file of cards (appended, resumable).")
     ap.add_argument("--out", required=True, help="Results JSON.")
     ap.add_argument("--analyse-only", action="store_true")
@@ -180,18 +182,31 @@ def main() -> None:
         name, split, _ = parse_spec(args.data)
         examples = load_dataset(name, split).examples
         if args.sample:
-            examples = random.Random(13).sample(list(examples), args.sample)
+            # A seeded shuffle, then the first N: a larger N extends a smaller one (resumable).
+            examples = list(examples)
+            random.Random(13).shuffle(examples)
+            examples = examples[: args.sample]
         if args.limit:
             examples = examples[: args.limit]
         model = load_classifier(args.model)
         engine = ScoringEngine(model)
+        index = None
+        if args.index:
+            from pathologies.dknn import DkNN
+
+            index = DkNN.load(args.index)
+        mlm = None
+        if args.mlm:
+            from pathologies.models.mlm import load_mlm
+
+            mlm = load_mlm(args.mlm)
         todo = examples[len(done):]
         cards_path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.time()
         with cards_path.open("a") as f:
             for start in range(0, len(todo), args.chunk):
                 part = todo[start : start + args.chunk]
-                for c in check(model, part, methods=args.methods.split(","), beam=args.beam or None, engine=engine):
+                for c in check(model, part, methods=args.methods.split(","), beam=args.beam or None, engine=engine, index=index, mlm=mlm):
                     d = c.to_dict()
                     f.write(json.dumps(d) + "\n")
                     done.append(d)
@@ -206,6 +221,8 @@ def main() -> None:
         "sample": args.sample,
         "methods": args.methods.split(","),
         "beam": args.beam,
+        "index": args.index,
+        "mlm": args.mlm,
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs (shared), "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}",
         "seconds_this_run": round(seconds, 1),

@@ -98,3 +98,16 @@ def test_frames():
     assert list(frame["words"]) == ["great", "great"] and "mean_random_confidence" in frame.columns
     assert len(word_importance_frame([att("a b", [1.0, 2.0])])) == 4
     assert to_frame([]).empty
+
+
+def test_views_import_no_torch():
+    """trust_card, the corpus views and the card rendering read records: no torch import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import pathologies.trust, pathologies.corpus, pathologies.report.trust_view; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
