@@ -1,5 +1,5 @@
 """The main job on the embedded default: an SST-2 MiniLM classifier, trained once and cached,
-explaining a few dev sentences with input-gradient heatmaps."""
+audited on SST-2 dev sentences; the demo tells the story from the run's records."""
 
 from __future__ import annotations
 
@@ -50,22 +50,100 @@ def demo_model_dir(data_dir: str | Path | None = None, console: Console | None =
     return out
 
 
+#: SST-2 dev sentences the demo audits (the corpus view and the report are built from them).
+DEMO_EXAMPLES = 150
+
+
+def pick_example(run) -> int:
+    """The run's clearest case of the pathology: a long input the model keeps its label on
+    after reduction to the fewest words, at the highest confidence, where random words of the
+    same length keep less."""
+    best, key = 0, None
+    for i, r in enumerate(run.records["reductions"]):
+        rb = r.get("random_baseline") or {}
+        gap = r["final_confidence"] - rb.get("confidence", 0.0)
+        k = (len(r["original"]) >= 8, -len(r["final"]), round(r["final_confidence"], 2), gap)
+        if key is None or k > key:
+            best, key = i, k
+    return best
+
+
 def run_demo(
-    model: str | None = None, n: int = 5, data_dir: str | Path | None = None, console: Console | None = None
-) -> None:
-    """Explain ``n`` SST-2 dev sentences with input gradients and print the heatmaps."""
+    model: str | None = None,
+    n: int = DEMO_EXAMPLES,
+    data_dir: str | Path | None = None,
+    console: Console | None = None,
+    out: str | Path | None = None,
+) -> Path:
+    """The story in one command: a heatmap by gradient and by LOO, the same sentence reduced
+    to nonsense while the model stays confident, its trust card, the words SST-2 dev inputs
+    reduce to, and an HTML report. Everything is audited into a run folder first (cached and
+    resumed like any run) and every view renders from its records. Returns the report path."""
+    from rich.table import Table
+
+    from .audit import AuditSpec, Run, audit
     from .data import load_dataset
-    from .explain import explain
     from .models import load_classifier
-    from .report import render_attribution
+    from .report import render_attribution, render_reduction
+    from .report.html import write_report
+    from .report.trust_view import render_card
 
     console = console or Console()
     if n < 1:
         raise InputError("-n must be at least 1")
     path = Path(model) if model else demo_model_dir(data_dir, console)
-    clf = load_classifier(str(path))
-    dev = load_dataset("sst2", "dev", data_dir=data_dir, limit=n)
-    console.rule("input gradient (embedding · gradient) on SST-2 dev; blue: for the class, red: against")
-    for att in explain(clf, dev.examples, method="gradient"):
-        render_attribution(att, console)
-        console.print()
+    run_dir = Path(out) if out else cache_dir() / "runs" / f"demo-{path.name}-sst2-dev-{n}"
+    spec = AuditSpec(
+        methods=["gradient", "loo"], metrics=["comprehensiveness", "sufficiency"], reduce="greedy", trust=True, show=5
+    )
+    if _run_finished(run_dir):
+        run = Run.load(run_dir)
+        console.print(f"using the demo run {run_dir} (audited before)")
+    else:
+        console.print(f"auditing {n} SST-2 dev sentences (gradient, leave-one-out, greedy input reduction, trust checks) into {run_dir}")
+        clf = load_classifier(str(path))
+        dev = load_dataset("sst2", "dev", data_dir=data_dir, limit=n)
+        run = audit(clf, dev, run_dir, spec=spec, model_source=str(path), data_spec=f"sst2:dev (limit {n})")
+    i = pick_example(run)
+    uid = run.records["reductions"][i]["uid"]
+    atts = {m: next(a for a in run.attributions(m) if a.uid == uid) for m in ("gradient", "loo")}
+    red = run.reductions()[i]
+    card = next(c for c in run.trust_cards() if c.uid == uid)
+
+    console.rule("1. The heatmap: input gradient and leave-one-out (blue: for the class, red: against)")
+    for m in ("gradient", "loo"):
+        render_attribution(atts[m], console)
+    console.rule("2. Input reduction: remove the least important word while the label holds")
+    render_reduction(red, console)
+    rb = red.random_baseline or {}
+    console.print(
+        f"[bold]The model keeps {red.final_confidence:.2f} on “{' '.join(red.final)}” alone; "
+        f"random words of the same length keep {rb.get('confidence', float('nan')):.2f}.[/] "
+        "A heatmap of this model can point at words that are not why it decides."
+    )
+    console.rule("3. Should you trust this heatmap?")
+    render_card(card, console)
+    console.rule(f"4. What the model decides on alone: SST-2 dev inputs reduced to one word ({len(run.records['reductions'])} sentences)")
+    table = Table("reduced to", "class", "inputs", "confidence", "random words")
+    frame = run.decisive_words(max_length=1)
+    rows = frame[frame["class"] != "all"].sort_values(["count", "mean_confidence"], ascending=False).head(12)
+    for _, r in rows.iterrows():
+        rnd = r["mean_random_confidence"]
+        table.add_row(r["words"], r["class"], str(r["count"]), f"{r['mean_confidence']:.3f}", "–" if rnd != rnd or rnd is None else f"{rnd:.3f}")
+    console.print(table)
+    summary = run.summary.get("reduction", {})
+    if summary:
+        console.print(
+            f"mean length {summary['mean_original_length']:.1f} → {summary['mean_reduced_length']:.1f} words; "
+            f"{summary['share_reduced_to_1']:.0%} reduced to one word; confidence {summary['mean_confidence_original']:.3f} → "
+            f"{summary['mean_confidence_reduced']:.3f} (random words: {summary.get('random_mean_confidence', float('nan')):.3f})"
+        )
+    report = write_report([run], run_dir.with_suffix(".html"))
+    console.rule("5. The report")
+    console.print(f"HTML report (metrics, heatmaps, reduction paths, trust checks, corpus view, figures): {report}")
+    return report
+
+
+def _run_finished(path: Path) -> bool:
+    """A finished run folder is there (its summary is written last)."""
+    return (Path(path) / "summary.json").is_file()
