@@ -318,7 +318,7 @@ def bert_dir(tmp_path_factory):
     return make_bert_dir(tmp_path_factory.mktemp("bert"))
 
 
-def test_cli_prints_a_card_and_writes_jsonl(bert_dir, tmp_path):
+def test_cli_prints_a_card_and_writes_a_run(bert_dir, tmp_path):
     from typer.testing import CliRunner
 
     from pathologies.cli import app
@@ -331,15 +331,19 @@ def test_cli_prints_a_card_and_writes_jsonl(bert_dir, tmp_path):
     assert "fixed: a man sleeps ." in result.output
     data = tmp_path / "d.jsonl"
     data.write_text("\n".join(json.dumps({"text": t, "label": l}) for t, l in [("the movie was great", 1), ("a bad film", 0), ("boring !", 0)]))
-    out = tmp_path / "cards.jsonl"
+    out = tmp_path / "cards-run"
     args = ["check", str(bert_dir), "--data", str(data), "--beam", "0", "--methods", "gradient,loo", "--out", str(out), "--chunk", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert len(out.read_text().splitlines()) == 3
-    result = CliRunner().invoke(app, args)  # resumes: nothing left to do
-    assert result.exit_code == 0 and "0 cards written" in result.output
-    assert len(out.read_text().splitlines()) == 3
-    TrustCard.from_dict(json.loads(out.read_text().splitlines()[0]))
+    from pathologies.audit import Run
+
+    cards = Run.load(out).trust_cards()
+    assert len(cards) == 3 and "3 trust cards" in result.output
+    result = CliRunner().invoke(app, args)  # resumes: nothing left to do, the same cards
+    assert result.exit_code == 0, result.output
+    assert [c.to_dict() for c in Run.load(out).trust_cards()] == [c.to_dict() for c in cards]
+    changed = CliRunner().invoke(app, args[:-2] + ["--chunk", "3"])  # other settings: refused
+    assert changed.exit_code == 2 and "spec.chunk" in changed.output
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,19 +27,16 @@ def check(
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: adds marginalization-adaptive (with standard errors)."),
     index: Optional[Path] = typer.Option(None, "--index", help="DkNN index folder: adds credibility and conformity."),
     out: Optional[Path] = typer.Option(
-        None, "--out", help="Append the cards as JSON lines to this file instead of printing them all; a rerun resumes."
+        None, "--out", help="Write a run folder (cards, attributions, metrics, reductions) instead of printing every card; a rerun resumes."
     ),
-    chunk: int = typer.Option(32, "--chunk", help="With --out: examples per batch written."),
+    chunk: int = typer.Option(32, "--chunk", help="With --out: examples computed and committed together."),
     device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
     trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."),
 ) -> None:
     """Trust check: agreement of methods, faithfulness, saturation, the reduction test, DkNN
     credibility and estimation noise, with a verdict and what to do about it."""
-    from collections import Counter
-
     from .cli import _fail, _inputs_and_model, console
-    from .engine import ScoringEngine
     from .report.trust_view import render_card
     from .trust import check as run_check
 
@@ -66,28 +62,21 @@ def check(
             if len(cards) > 1:
                 _summary(console, cards)
             return
-        from .text import as_examples
+        from .audit import AuditSpec, audit
 
-        examples = as_examples(examples, what="check")
-        done: set = set()
-        if out.exists():
-            for line in out.read_text().splitlines():
-                if line.strip():
-                    done.add(json.loads(line).get("uid"))
-        todo = [ex for ex in examples if ex.uid not in done]
-        engine = ScoringEngine(clf)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        verdicts: Counter = Counter()
-        with out.open("a") as f:
-            for start in range(0, len(todo), chunk):
-                for c in run_check(clf, todo[start : start + chunk], engine=engine, **settings):
-                    f.write(json.dumps(c.to_dict()) + "\n")
-                    verdicts[c.verdict] += 1
-                f.flush()
-        console.print(
-            f"{len(todo)} cards written to {out} ({len(done)} already there)"
-            + ("" if not verdicts else ": " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common()))
+        if index is not None and not any(m.startswith("conformity") for m in names):
+            names.append("conformity")
+        if mlm is not None and not any(m.startswith("marginalization") for m in names):
+            names.append("marginalization-adaptive")
+        spec = AuditSpec(
+            methods=names, metrics=["comprehensiveness", "sufficiency"], reduce=f"beam:{beam}" if beam else None,
+            reduce_by="gradient", trust=True, curves=False, show=0, chunk=chunk,
         )
+        run = audit(clf, examples, out, spec=spec, model_source=model, data_spec=data or text, mlm=mlm,
+                    index=str(index) if index is not None else None)
+        cards = run.trust_cards()
+        _summary(console, cards)
+        console.print(f"{len(cards)} trust cards in the run folder {out} (pathologies report {out} renders them)")
     except InputError as err:
         _fail(str(err))
 
