@@ -300,3 +300,18 @@ def test_trust_cards_and_corpus_tables_are_records_of_the_run(tmp_path):
     assert decisive[decisive["class"] == "all"]["count"].sum() == 7  # every reduction ends somewhere
     html = write_report([run], tmp_path / "r.html").read_text()
     assert "Should you trust these heatmaps?" in html and "Corpus view" in html and "trust score" in html
+
+
+def test_audit_cli_with_trust_prints_the_verdicts(tmp_path):
+    from typer.testing import CliRunner
+
+    from pathologies.cli import app
+
+    bert = make_bert_dir(tmp_path / "bert")
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(TEXTS[:4])))
+    result = CliRunner().invoke(app, ["audit", str(bert), "--data", str(data), "--methods", "gradient,loo", "--metrics", "",
+                                      "--trust", "--device", "cpu", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "trust checks:" in result.output
+    assert len(Run.load(tmp_path / "run").trust_cards()) == 4

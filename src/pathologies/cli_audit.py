@@ -64,13 +64,17 @@ def _print_table(run) -> None:
                 continue
             view.add_row(REDUCTION_LABELS.get(k, k), f"{v:.4f}" if isinstance(v, float) else str(v))
         console.print(view)
+    trust = run.summary.get("trust")
+    if trust:
+        verdicts = ", ".join(f"{n} {v}" for v, n in trust["verdicts"].items())
+        console.print(f"trust checks: {verdicts} (mean trust score {trust['mean_score']:.3f})")
 
 
 def run_audit(
     model: str, data: str, out: Optional[Path], *, limit, methods: str, metrics: str, reduce: str, reduce_by, share,
     seed, chunk, show, mlm, index, imports, as_names, set_, device, data_dir, show_progress: bool = True,
     executor: str = "local", address: Optional[str] = None, workers: int = 2, gpus_per_worker: float = 0,
-    threads_per_worker: int = 1,
+    threads_per_worker: int = 1, trust: bool = False,
 ):
     """Validate everything, load the model and data, and audit (the library call behind the CLI).
 
@@ -83,7 +87,7 @@ def run_audit(
 
     spec = AuditSpec(
         methods=_names(methods), metrics=_names(metrics), reduce=None if reduce in ("none", "") else reduce,
-        reduce_by=reduce_by, share=share, seed=seed, chunk=chunk, show=show,
+        reduce_by=reduce_by, share=share, seed=seed, chunk=chunk, show=show, trust=trust,
         method_settings=_method_settings(set_ or []), imports=_imports(imports or [], as_names or []),
     )
     spec.methods += [n for n in spec.imports if n not in spec.methods]
@@ -140,6 +144,7 @@ def audit(
     imports: Optional[List[str]] = typer.Option(None, "--import", help="JSON lines of attributions from another tool (uid, words, scores); repeatable."),
     as_names: Optional[List[str]] = typer.Option(None, "--as", help="The name of each --import in the run."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="A method setting, METHOD.KEY=VALUE (repeatable)."),
+    trust: bool = typer.Option(False, "--trust", help="Also a trust card per example (pathologies check), stored in the run."),
     device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
     executor: str = typer.Option("local", "--executor", help="local (here, chunk after chunk) or ray (chunks spread over Ray actors)."),
@@ -156,7 +161,7 @@ def audit(
             model, data, out, limit=limit, methods=methods, metrics=metrics, reduce=reduce, reduce_by=reduce_by,
             share=share, seed=seed, chunk=chunk, show=show, mlm=mlm, index=index, imports=imports, as_names=as_names,
             set_=set_, device=device, data_dir=data_dir, executor=executor, address=address, workers=workers,
-            gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker,
+            gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker, trust=trust,
         )
     except InputError as err:
         _fail(str(err))
