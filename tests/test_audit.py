@@ -254,23 +254,23 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_records(tm
     ))
     args = ["audit", str(bert), "--data", str(data), "--methods", "gradient,loo", "--chunk", "4", "--device", "cpu",
             "--metrics", "comprehensiveness,sufficiency,ir,ur"]
+    start = time.perf_counter()
     whole = _cli(*args, "--out", str(tmp_path / "whole"))
     assert whole.wait(timeout=300) == 0, whole.stderr.read().decode()[-2000:]
+    took = time.perf_counter() - start
     kills = 0
-    for attempt in range(12):
+    for attempt in range(3):  # killed at random moments of a run's length, then left to finish
         p = _cli(*args, "--out", str(tmp_path / "killed"))
         try:
-            p.wait(timeout=rng.uniform(3.0, 9.0))
+            p.wait(timeout=rng.uniform(0.3, 0.9) * took)
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGKILL)
             p.wait()
             kills += 1
-            continue
-        assert p.returncode == 0, p.stderr.read().decode()[-2000:]
-        break
-    else:
-        pytest.fail("the run never finished")
+    p = _cli(*args, "--out", str(tmp_path / "killed"))
+    assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
     assert kills >= 1
+    assert len(RunFolder(tmp_path / "killed").commits()) == 12  # every chunk committed once
     for k in KINDS:
         a = (tmp_path / "whole" / "records" / f"{k}.jsonl").read_text().splitlines()
         b = (tmp_path / "killed" / "records" / f"{k}.jsonl").read_text().splitlines()
