@@ -191,7 +191,9 @@ def explain(
     from .report import render_attribution
 
     try:
-        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding)
+        examples, clf = _inputs_and_model(
+            model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding, fit=out is None
+        )
         settings = {**_key_values(set_ or []), **({"mlm": mlm} if mlm else {})}
         if index is not None:
             settings["index"] = str(index)
@@ -229,12 +231,15 @@ def _key_values(items: List[str]) -> dict:
     return out
 
 
-def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding="utf-8"):
+def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding="utf-8", *, fit=True):
     """What explain and reduce share: the examples asked for, and the model.
 
     The input is read and checked first (a bad file fails before the model loads); a data
-    set's labels are then mapped onto the model's label names. The device is said only once
-    the model has loaded, so that an error is the only line on stderr.
+    set's labels are then mapped onto the model's label names. Every example is then fitted
+    to the model (words with no token dropped, over-long inputs cut) before anything is
+    computed, so that a bad example fails with its error as the only line on stderr; the
+    warnings of a data set are summed up in one line per kind. ``fit=False`` (run folders,
+    which record the cuts themselves) only checks. The device is not said on stderr here.
     """
     from .models import load_classifier
 
@@ -248,7 +253,29 @@ def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_re
 
     examples = _examples(text, pair, data, limit, data_dir, labels=model_labels, encoding=encoding)
     clf = loaded.get("clf") or load_classifier(model, device=_quiet_device(device), trust_remote_code=trust_remote_code)
-    return examples, clf
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = [clf.fit_to_limit(ex) for ex in examples]
+    if not fit:
+        return examples, clf
+    _replay_warnings(caught, len(examples))
+    return fitted, clf
+
+
+def _replay_warnings(caught, n: int) -> None:
+    """Warnings recorded while fitting ``n`` inputs: as they are, or one line per kind."""
+    from .models import DroppedWordsWarning
+
+    dropped = [w for w in caught if issubclass(w.category, DroppedWordsWarning)]
+    cut = [w for w in caught if w not in dropped and "longer than the model's limit" in str(w.message)]
+    rest = [w for w in caught if w not in dropped and w not in cut]
+    for group, what in ((dropped, "had words that become no token of the model, dropped"), (cut, "cut to the model's limit")):
+        if len(group) == 1:
+            warnings.warn(str(group[0].message), group[0].category, stacklevel=2)
+        elif group:
+            warnings.warn(f"{len(group)} of {n} inputs {what}; first: {group[0].message}", group[0].category, stacklevel=2)
+    for w in rest:
+        warnings.warn(str(w.message), w.category, stacklevel=2)
 
 
 def _quiet_device(name: str) -> str:
@@ -278,11 +305,11 @@ def _examples(
     if data is None and limit is not None:
         raise InputError("--limit applies to --data only")
     if text is not None:
-        return [Example.from_text(text)]
+        return [Example.from_text(text, uid="#0")]  # the uid the library would give it
     if pair:
         if len(pair) != 2:
             raise InputError("--pair takes two segments: --pair PREMISE --pair HYPOTHESIS")
-        return [Example.pair(pair[0], pair[1])]
+        return [Example.pair(pair[0], pair[1], uid="#0")]
     dataset = load_data(data, limit=limit, data_dir=data_dir, encoding=encoding)
     if labels is not None:
         dataset = match_labels(dataset, labels() if callable(labels) else labels)
@@ -315,7 +342,9 @@ def reduce(
 
     settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
     try:
-        examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding)
+        examples, clf = _inputs_and_model(
+            model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding, fit=out is None
+        )
         if out is not None:
             from .audit import AuditSpec, audit
 
