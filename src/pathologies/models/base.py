@@ -236,10 +236,16 @@ class TorchClassifier(ABC):
         the prediction. An example left without words (or a pair whose fixed segment is left
         empty) is an InputError.
         """
+        fitted, message = self._without_pieceless(example)
+        if message:
+            warnings.warn(message, DroppedWordsWarning, stacklevel=2)
+        return fitted
+
+    def _without_pieceless(self, example: Example) -> tuple[Example, str | None]:
         drop = self.pieceless(example.words)
         fixed_drop = self.pieceless(example.fixed) if example.fixed is not None else []
         if not drop and not fixed_drop:
-            return example
+            return example, None
         name = example.uid or repr(" ".join(example.words)[:40])
         gone = [example.words[i] for i in drop] + [example.fixed[i] for i in fixed_drop]  # type: ignore[index]
         shown = ", ".join(repr(w) for w in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
@@ -256,12 +262,8 @@ class TorchClassifier(ABC):
         if fixed_drop:
             fixed = tuple(w for i, w in enumerate(example.fixed or ()) if i not in set(fixed_drop))
             fitted = replace(fitted, fixed=fixed)
-        warnings.warn(
-            f"input {name}: dropped {len(gone)} word{'s that become' if len(gone) > 1 else ' that becomes'} no token of the model: {shown}",
-            DroppedWordsWarning,
-            stacklevel=3,
-        )
-        return fitted
+        plural = "s that become" if len(gone) > 1 else " that becomes"
+        return fitted, f"input {name}: dropped {len(gone)} word{plural} no token of the model: {shown}"
 
     def fit_to_limit(self, example: Example) -> Example:
         """Drop the words that become no token (:meth:`drop_pieceless`), then words from the
@@ -269,9 +271,11 @@ class TorchClassifier(ABC):
 
         Warns with the number of words dropped; raises if even the fixed segment is too long.
         """
-        example = self.drop_pieceless(example)
+        example, dropped_message = self._without_pieceless(example)
         n = self.n_tokens(example)
         if n <= self.max_tokens:
+            if dropped_message:  # warned only once the input is known to be usable
+                warnings.warn(dropped_message, DroppedWordsWarning, stacklevel=2)
             return example
         words = list(example.words)
         lo, hi = 0, len(words)  # largest prefix length that fits, by bisection
@@ -282,11 +286,14 @@ class TorchClassifier(ABC):
             else:
                 hi = mid - 1
         if lo == 0:
+            name = example.uid or repr(" ".join(example.words)[:40])
             raise InputError(
-                f"the input is longer than the model's limit of {self.max_tokens} tokens "
+                f"input {name} is longer than the model's limit of {self.max_tokens} tokens "
                 "even without its perturbable words; shorten the fixed segment"
             )
         dropped = len(words) - lo
+        if dropped_message:
+            warnings.warn(dropped_message, DroppedWordsWarning, stacklevel=2)
         warnings.warn(
             f"input of {len(words)} words ({n} tokens) is longer than the model's limit of "
             f"{self.max_tokens} tokens: dropped the last {dropped} words",

@@ -126,6 +126,12 @@ class HFClassifier(TorchClassifier):
             raise
         except Exception as err:
             raise _load_error(path_or_name, local, "tokenizer", err) from None
+        try:  # a tokenizer built from damaged files may load and fail on the first word
+            tokenizer([["the", "a"]], is_split_into_words=True)
+        except Exception as err:
+            raise _load_error(path_or_name, local, "tokenizer", err) from None
+        if len(tokenizer) <= len(set(tokenizer.all_special_tokens)):
+            raise InputError(f"{path_or_name}: the tokenizer has no vocabulary beyond its special tokens; its files are damaged")
         rows = model.get_input_embeddings().num_embeddings
         if len(tokenizer) > rows:
             raise InputError(
