@@ -315,3 +315,20 @@ def test_audit_cli_with_trust_prints_the_verdicts(tmp_path):
     assert result.exit_code == 0, result.output
     assert "trust checks:" in result.output
     assert len(Run.load(tmp_path / "run").trust_cards()) == 4
+
+
+def test_a_moved_model_folder_resumes_a_changed_one_does_not(tmp_path):
+    bert = make_bert_dir(tmp_path / "bert")
+    exs = examples()[:4]
+    s = spec(metrics=[], reduce=None)
+    audit(load_classifier(str(bert)), exs, tmp_path / "run", spec=s, model_source=str(bert), show_progress=False)
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(bert), moved)
+    again = audit(load_classifier(str(moved)), exs, tmp_path / "run", spec=s, model_source=str(moved), show_progress=False)
+    assert len(again.attributions()) == 8  # same content hash: the run is the same
+    config = json.loads((moved / "config.json").read_text())
+    config["id2label"] = {"0": "neg", "1": "pos"}
+    config["label2id"] = {"neg": 0, "pos": 1}
+    (moved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunMismatch, match="model"):
+        audit(load_classifier(str(moved)), exs, tmp_path / "run", spec=s, model_source=str(moved), show_progress=False)

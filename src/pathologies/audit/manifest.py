@@ -108,6 +108,9 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+#: Where a thing was found, not what it is: not compared when a content hash is there.
+WHERE_ONLY = ("source", "path", "spec")
+
 #: Manifest entries that make records comparable; a resume must match them all.
 IDENTITY = ("format", "model", "data", "spec", "resources", "device")
 
@@ -118,7 +121,10 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
     def walk(a: Any, b: Any, where: str) -> None:
         if isinstance(a, dict) and isinstance(b, dict):
+            hashed = a.get("sha256") is not None and b.get("sha256") is not None
             for k in sorted(set(a) | set(b)):
+                if hashed and k in WHERE_ONLY:
+                    continue  # the content hash decides; a moved folder is the same model or data
                 walk(a.get(k), b.get(k), f"{where}.{k}" if where else k)
         elif a != b:
             out.append(f"{where}: {_short(a)} in the run, {_short(b)} now")
