@@ -1,5 +1,5 @@
 """Summarize one mutmut run (a scratch folder of benchmarks/mutate.sh) as JSON: counts per
-status and every surviving mutant with its diff. Usage: mutation_report.py DIR MODULE SECONDS FILES TESTS COMMIT"""
+status and every surviving mutant with its diff. Usage: mutation_report.py DIR MODULE SECONDS FILES TESTS COMMIT [PARTIAL]"""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 directory, module, seconds, files, tests, commit = sys.argv[1:7]
+partial = len(sys.argv) > 7 and sys.argv[7] == "1"
 d = Path(directory)
 status: dict[str, str] = {}
 for line in (d / "results.txt").read_text().splitlines():
@@ -22,7 +23,7 @@ for s in status.values():
     counts[s] = counts.get(s, 0) + 1
 survivors = []
 for name, s in sorted(status.items()):
-    if s in ("survived", "no tests", "timeout", "suspicious"):
+    if s not in ("killed", "not checked"):
         diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=d, capture_output=True, text=True).stdout
         survivors.append({"mutant": name, "status": s, "diff": diff.strip()})
 killed = counts.get("killed", 0)
@@ -36,6 +37,7 @@ out = {
     "machine": f"{platform.node()} ({platform.machine()}, {platform.processor() or 'cpu'}), python {platform.python_version()}",
     "tool": "mutmut " + subprocess.run([sys.executable, "-m", "mutmut", "--version"], cwd=d, capture_output=True, text=True).stdout.split()[-1],
     "seconds": int(seconds),
+    "partial": partial,
     "total": len(status),
     "killed": killed,
     "survived": counts.get("survived", 0),

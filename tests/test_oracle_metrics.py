@@ -482,3 +482,138 @@ def test_rank_shift_variance_of_two_remaining_words():
     # Remove word 0; words 1 and 2 swap places: shifts +1 and -1, variance 1.
     assert rank_shift_variance([3.0, 2.0, 1.0], [1.0, 2.0], 0) == pytest.approx(1.0)
     assert rank_shift_variance([3.0, 2.0, 1.0], [2.0, 1.0], 0) == 0.0
+
+
+# --- metrics/figures.py, metrics/base.py and the lazy package attributes ---------------------
+
+
+def test_removal_curves_by_hand_with_ties_other_targets_and_a_cap():
+    """Confidence in the target with k = 0..min(cap, L-1) most / least important words removed
+    (ranked once; ties: the earlier word first); k = 0 is the original for both curves; one
+    engine call for every variant of every example."""
+    from pathologies.metrics.figures import MAX_REMOVED, removal_curves
+
+    model = make_bow()
+    engine = ScoringEngine(model)
+    calls = []
+    real = engine.probabilities
+    engine.probabilities = lambda exs: calls.append(len(exs)) or real(exs)
+    a = ("great", "bad", "fun", "the", "boring")
+    b = ("not", "fun")
+    scores = [[0.5, 2.0, 0.5, -1.0, 0.1], [1.0, 1.0]]  # a: ties 0/2; b: tie 0/1
+    targets = [1, 0]  # neither is the prediction (a: p(pos) = 0.34, b: 0.68)
+
+    def p(words, t):
+        q = bow_p(words)
+        return q if t == 1 else 1 - q
+
+    def curve(words, sc, t, cap, most):
+        rank = order(sc)
+        out = []
+        for k in range(0, min(cap, len(words) - 1) + 1):
+            gone = set(rank[:k]) if most else set(rank[len(rank) - k :])
+            out.append(p([w for i, w in enumerate(words) if i not in gone], t))
+        return out
+
+    got = removal_curves([Example(a), Example(b)], scores, targets, engine)
+    assert MAX_REMOVED == 15 and calls == [(5 + 4) + (2 + 1)]
+    for g, words, sc, t in zip(got, (a, b), scores, targets):
+        assert set(g) == {"important", "unimportant"}
+        assert g["important"] == pytest.approx(curve(words, sc, t, 15, True), abs=1e-6)
+        assert g["unimportant"] == pytest.approx(curve(words, sc, t, 15, False), abs=1e-6)
+    capped = removal_curves([Example(a)], scores[:1], [0], ScoringEngine(model), max_removed=2)[0]
+    assert capped["important"] == pytest.approx(curve(a, scores[0], 0, 2, True), abs=1e-6)
+    assert capped["unimportant"] == pytest.approx(curve(a, scores[0], 0, 2, False), abs=1e-6)
+    assert len(capped["important"]) == len(capped["unimportant"]) == 3
+
+
+class _Reps:
+    def __init__(self, sentence):
+        self.sentence = sentence
+
+
+class _StubEngine:
+    """Returns chosen sentence representations, one row per input, and records the inputs."""
+
+    def __init__(self, rows):
+        self.rows, self.seen = rows, []
+
+    def representations(self, examples):
+        self.seen.append([ex.words for ex in examples])
+        import numpy as np
+
+        return _Reps(torch.tensor(np.array(self.rows(examples)), dtype=torch.float32))
+
+
+def test_representation_projection_is_the_top_two_principal_components():
+    """Gram matrix of the 2-D points = that of the centred representations projected on their
+    top-2 principal subspace (sign- and rotation-free); variants: the original, then 1..n least
+    important removed, then 1..n most important removed (n = min(cap, L-1))."""
+    import numpy as np
+
+    from pathologies.metrics.figures import MAX_PROJECTED, representation_projection
+
+    rng = np.random.default_rng(0)
+    table = {w: rng.normal(size=5) * (i + 1) for i, w in enumerate("abcdefg")}
+    engine = _StubEngine(lambda exs: [np.mean([table[w] for w in ex.words], 0) for ex in exs])
+    words = tuple("abcde")
+    scores = [0.1, 0.9, -0.3, 0.9, 0.0]  # order: 1, 3 (tie), 0, 4, 2
+    out = representation_projection(engine, Example(words), scores)
+    rank = [1, 3, 0, 4, 2]
+    n = 4
+    expect_words = [words]
+    expect_words += [tuple(w for i, w in enumerate(words) if i not in rank[5 - k :]) for k in range(1, n + 1)]
+    expect_words += [tuple(w for i, w in enumerate(words) if i not in rank[:k]) for k in range(1, n + 1)]
+    assert engine.seen == [expect_words]
+    assert MAX_PROJECTED == 8
+    assert out["kind"] == ["original"] + ["unimportant removed"] * n + ["important removed"] * n
+    assert out["k"] == [0, 1, 2, 3, 4, 1, 2, 3, 4]
+    reps = np.array([np.mean([table[w] for w in ws], 0) for ws in expect_words])
+    c = reps - reps.mean(0)
+    vals, vecs = np.linalg.eigh(c.T @ c)
+    top = vecs[:, np.argsort(vals)[::-1][:2]]
+    xy = np.array(out["points"])
+    assert xy.shape == (9, 2) and all(type(v) is float for pt in out["points"] for v in pt)
+    assert xy @ xy.T == pytest.approx((c @ top) @ (c @ top).T, abs=1e-4)
+    assert np.abs(xy).max() > 0.1
+    # a cap below L - 1
+    engine.seen.clear()
+    capped = representation_projection(engine, Example(words), scores, max_removed=1)
+    assert engine.seen == [[words, expect_words[1], expect_words[5]]] and capped["k"] == [0, 1, 1]
+
+
+def test_representation_projection_degenerate_cases():
+    from pathologies.metrics.figures import representation_projection
+
+    # one-dimensional representations: the second coordinate is padded with zeros
+    one = _StubEngine(lambda exs: [[float(len(ex.words))] for ex in exs])
+    out = representation_projection(one, Example(("a", "b")), [1.0, 0.0])
+    assert [abs(x) for x, _ in out["points"]] == pytest.approx([2 / 3, 1 / 3, 1 / 3])
+    assert [y for _, y in out["points"]] == [0.0, 0.0, 0.0]
+    # identical representations, and a one-word input: all points at the origin
+    same = _StubEngine(lambda exs: [[1.0, 2.0, 3.0] for _ in exs])
+    assert representation_projection(same, Example(("a", "b", "c")), [1.0, 2.0, 3.0])["points"] == [[0.0, 0.0]] * 5
+    single = _StubEngine(lambda exs: [[1.0, 2.0, 3.0] for _ in exs])
+    assert representation_projection(single, Example(("a",)), [1.0]) == {"points": [[0.0, 0.0]], "kind": ["original"], "k": [0]}
+
+
+def test_metric_info_display_and_dict():
+    from pathologies.metrics import METRICS, MetricInfo
+
+    info = MetricInfo("x", "what x is", -1, 2, True, label="X!", needs=("mlm", "tags"))
+    assert info.display == "X!" and MetricInfo("y", "d", 0, 1, False).display == "y"
+    assert info.to_dict() == {
+        "name": "x", "label": "X!", "needs": ["mlm", "tags"], "description": "what x is",
+        "range": [-1, 2], "lower_is_better": True,
+    }
+    assert METRICS["auc_rep"].to_dict()["needs"] == ["mlm"] and METRICS["ece"].to_dict()["label"] == "ECE"
+
+
+def test_lazy_metric_attributes():
+    import pathologies.metrics as m
+    from pathologies.metrics import removal
+
+    assert m.ranking is removal.ranking and m.ERASER_BINS == (0.01, 0.05, 0.10, 0.20, 0.50)
+    assert m.metric_records.__module__ == "pathologies.metrics.evaluate"
+    with pytest.raises(AttributeError, match=r"^module 'pathologies.metrics' has no attribute 'nothing'$"):
+        m.nothing
