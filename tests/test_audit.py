@@ -332,3 +332,44 @@ def test_a_moved_model_folder_resumes_a_changed_one_does_not(tmp_path):
     (moved / "config.json").write_text(json.dumps(config))
     with pytest.raises(RunMismatch, match="model"):
         audit(load_classifier(str(moved)), exs, tmp_path / "run", spec=s, model_source=str(moved), show_progress=False)
+
+
+def test_cuts_and_pieceless_words_are_counted_apart_once(tmp_path):
+    import warnings
+
+    bert = make_bert_dir(tmp_path / "bert", max_position_embeddings=16)
+    model = load_classifier(str(bert))
+    long = " ".join(["great"] * 30)
+    exs = [Example.from_text(t, uid=f"c{i}") for i, t in enumerate([long, "fun \u200b movie", long, "the movie"])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = audit(model, exs, tmp_path / "run", spec=spec(metrics=[], reduce=None), show_progress=False)
+    texts = [str(w.message) for w in caught]
+    assert sum("inputs cut to the model's limit of 16 tokens" in t for t in texts) == 1
+    assert sum("lost words the model turns into no token" in t for t in texts) == 1
+    cut = run.manifest["cut"]
+    assert cut["truncated"] == 2 and [c["uid"] for c in cut["inputs"]] == ["c0", "c2"]
+    assert cut["pieceless_dropped"] == 1 and cut["pieceless_inputs"][0]["uid"] == "c1"
+
+
+def test_audit_maps_file_labels_onto_the_models_by_name(tmp_path):
+    from typer.testing import CliRunner
+
+    from pathologies.cli import app
+
+    bert = make_bert_dir(tmp_path / "bert")  # labels class0, class1
+    good = tmp_path / "good.csv"
+    good.write_text("text,label\nthe movie was great,class1\nbad boring film,CLASS0\nnot fun,class1\n")
+    result = CliRunner().invoke(app, ["audit", str(bert), "--data", str(good), "--methods", "gradient", "--metrics", "",
+                                      "--reduce", "none", "--device", "cpu", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in Run.load(tmp_path / "run").records["attributions"]] == [1, 0, 1]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nthe movie was great,class1\nmeh,neutral\n")
+    result = CliRunner().invoke(app, ["audit", str(bert), "--data", str(bad), "--methods", "gradient", "--device", "cpu",
+                                      "--out", str(tmp_path / "run2")])
+    assert result.exit_code == 2 and "neutral" in result.output and "class0" in result.output
+    assert not (tmp_path / "run2").exists()
+    for limit in ("0", "-1"):
+        result = CliRunner().invoke(app, ["audit", str(bert), "--data", str(good), "--limit", limit, "--out", str(tmp_path / "r3")])
+        assert result.exit_code == 2 and "--limit" in result.output

@@ -13,7 +13,11 @@ from typing import List, Optional
 
 import typer
 
-from .cli import DataDir, IndexOpt, _device, _say, _examples, _fail, _key_values, _offline_defaults, _show_warnings, app, console
+from .cli import (
+    DataDir, EncodingOpt, IndexOpt, LimitOpt, _fail, _key_values, _offline_defaults, _quiet_device, _say, _show_warnings,
+    app, console,
+)
+from .data import check_limit
 from .text import InputError
 
 DEFAULT_METRICS = "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var"
@@ -73,6 +77,7 @@ def _print_table(run) -> None:
 def run_audit(
     model: str, data: str, out: Optional[Path], *, limit, methods: str, metrics: str, reduce: str, reduce_by, share,
     seed, chunk, show, mlm, index, imports, as_names, set_, device, data_dir, show_progress: bool = True,
+    encoding: str = "utf-8",
     executor: str = "local", address: Optional[str] = None, workers: int = 2, gpus_per_worker: float = 0,
     threads_per_worker: int = 1, trust: bool = False,
 ):
@@ -104,8 +109,13 @@ def run_audit(
         device = run_on.device
         _say(f"executor: Ray, {workers} worker(s) × {threads_per_worker} thread(s), "
              f"{gpus_per_worker:g} GPU(s) each, at {address or 'a local Ray started for this run'}")
-    examples = _examples(None, None, data, limit, data_dir)
-    clf = load_classifier(model, device=_device(device))
+    from .data import load_data, match_labels
+
+    dataset = load_data(data, limit=check_limit(limit, "--limit"), data_dir=data_dir, encoding=encoding)  # before the model
+    clf = load_classifier(model, device=_quiet_device(device))
+    examples = match_labels(dataset, clf).examples  # the data's labels onto the model's, by name or index
+    if out is not None:
+        _say(f"device: {clf.device}")  # once, when everything has been checked and the run starts
     return audit(
         clf, examples, out, spec=spec, model_source=model, data_spec=data + (f" (limit {limit})" if limit else ""),
         mlm=mlm, index=str(index) if index else None, show_progress=show_progress, executor=run_on,
@@ -130,7 +140,8 @@ def audit(
     model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
     data: str = typer.Option(..., "--data", help="NAME:SPLIT (e.g. sst2:dev) or your own .jsonl/.csv/.tsv file."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder to write (a rerun resumes; another model, data or settings is refused)."),
-    limit: Optional[int] = typer.Option(None, help="The first N examples."),
+    limit: Optional[str] = LimitOpt,
+    encoding: str = EncodingOpt,
     methods: str = MethodsOpt,
     metrics: str = MetricsOpt,
     reduce: str = ReduceOpt,
@@ -160,7 +171,7 @@ def audit(
         run = run_audit(
             model, data, out, limit=limit, methods=methods, metrics=metrics, reduce=reduce, reduce_by=reduce_by,
             share=share, seed=seed, chunk=chunk, show=show, mlm=mlm, index=index, imports=imports, as_names=as_names,
-            set_=set_, device=device, data_dir=data_dir, executor=executor, address=address, workers=workers,
+            set_=set_, device=device, data_dir=data_dir, encoding=encoding, executor=executor, address=address, workers=workers,
             gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker, trust=trust,
         )
     except InputError as err:
@@ -210,7 +221,8 @@ def report(
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
     show: int = typer.Option(5, help="Example sentences shown as heatmaps and reduction paths."),
     data: Optional[str] = typer.Option(None, "--data", help="Given model folders instead of runs: audit them on NAME:SPLIT first."),
-    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    limit: Optional[str] = LimitOpt,
+    encoding: str = EncodingOpt,
     methods: str = MethodsOpt,
     metrics: str = MetricsOpt,
     reduce: str = ReduceOpt,
@@ -228,7 +240,7 @@ def report(
     try:
         loaded = _runs_for(
             runs, data, runs_dir, limit=limit, methods=methods, metrics=metrics, reduce=reduce, show=show, mlm=mlm,
-            index=index, device=device, data_dir=data_dir,
+            index=index, device=device, data_dir=data_dir, encoding=encoding,
         )
         written = write_report(loaded, out, n_show=show)
     except InputError as err:
@@ -242,7 +254,8 @@ def compare(
     after: str = typer.Argument(..., help="Run folder (or model folder, with --data) after."),
     method: Optional[str] = typer.Option(None, "--method", help="Method whose metrics are compared (default: the first both runs have; with --data: gradient)."),
     data: Optional[str] = typer.Option(None, "--data", help="Given model folders: audit each on NAME:SPLIT first."),
-    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    limit: Optional[str] = LimitOpt,
+    encoding: str = EncodingOpt,
     report_out: Optional[Path] = typer.Option(None, "--report", help="Also write the HTML report of both runs."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs", help="With --data: where the runs are written."),
     device: str = DeviceOpt,
@@ -259,7 +272,7 @@ def compare(
     try:
         a, b = _runs_for(
             [before, after], data, runs_dir, limit=limit, methods=method or "gradient",
-            metrics=DEFAULT_METRICS + ",reduction", device=device, data_dir=data_dir,
+            metrics=DEFAULT_METRICS + ",reduction", device=device, data_dir=data_dir, encoding=encoding,
         )
         name, rows = compare_rows(a, b, method)
         if report_out is not None:

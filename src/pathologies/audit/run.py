@@ -26,25 +26,41 @@ from .spec import AuditSpec
 
 
 def fit_examples(model: TorchClassifier, examples: Sequence[Example]) -> tuple[list[Example], dict[str, Any]]:
-    """Fit every example to the model's input limit; one warning for the whole data set.
+    """Fit every example to the model: words that become no token dropped, inputs cut to the
+    model's input limit; one warning line of each kind for the whole data set.
 
-    Returns the fitted examples and what was cut: how many inputs, the limit, and per input
-    its uid and the words dropped.
+    Returns the fitted examples and what was changed: how many inputs were cut (the limit,
+    and per input its uid and words kept) and which inputs lost words with no pieces.
     """
-    fitted, cut = [], []
+    from ..models import DroppedWordsWarning
+
+    fitted, cut, dropped = [], [], []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for ex in examples:
             before = len(caught)
             f = model.fit_to_limit(ex)
-            if len(caught) > before or len(f.words) < len(ex.words):
+            mine = caught[before:]
+            lost = [w for w in mine if issubclass(w.category, DroppedWordsWarning)]
+            if lost:
+                dropped.append({"uid": ex.uid, "message": str(lost[0].message)})
+            if len(mine) > len(lost):  # the input was cut to the limit
                 cut.append({"uid": ex.uid, "words": len(ex.words), "kept": len(f.words)})
             fitted.append(f)
-    info = {"truncated": len(cut), "of": len(examples), "max_tokens": getattr(model, "max_tokens", None), "inputs": cut}
+    info = {
+        "truncated": len(cut), "of": len(examples), "max_tokens": getattr(model, "max_tokens", None), "inputs": cut,
+        "pieceless_dropped": len(dropped), "pieceless_inputs": dropped,
+    }
     if cut:
         warnings.warn(
             f"{len(cut)} of {len(examples)} inputs cut to the model's limit of {info['max_tokens']} tokens; "
             f"first: uid {cut[0]['uid']} ({cut[0]['words']} words, {cut[0]['kept']} kept); details in the run's manifest",
+            stacklevel=2,
+        )
+    if dropped:
+        warnings.warn(
+            f"{len(dropped)} of {len(examples)} inputs lost words the model turns into no token; "
+            f"first: uid {dropped[0]['uid']}: {dropped[0]['message']}",
             stacklevel=2,
         )
     return fitted, info
