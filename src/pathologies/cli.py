@@ -433,15 +433,18 @@ def datasets(data_dir: Optional[Path] = DataDir) -> None:
 @app.command()
 def demo(
     model: Optional[str] = typer.Option(None, "--model", help="A trained model; default: the demo SST-2 model, trained once and cached."),
-    n: int = typer.Option(5, "-n", help="How many SST-2 dev sentences to explain."),
+    n: int = typer.Option(150, "-n", help="SST-2 dev sentences audited for the corpus view and the report."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder of the demo (default: in the cache folder; the HTML report is written beside it)."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """The main job on the embedded default: train (once) an SST-2 model, explain dev sentences."""
+    """The main job on the embedded default: train (once) an SST-2 model, audit dev sentences,
+    and show the pathology: heatmaps, reduction to nonsense, a trust card, the corpus view, a report."""
     from .demo import run_demo
 
     _offline_defaults()
+    _show_warnings()
     try:
-        run_demo(model=model, n=n, data_dir=data_dir, console=console)
+        run_demo(model=model, n=n, data_dir=data_dir, console=console, out=out)
     except InputError as err:
         _fail(str(err))
 
