@@ -257,3 +257,38 @@ def test_conformity_method_settings_and_messages(setup, tmp_path):
         ConformityLOO(dknn, score="credibility")
     with pytest.raises(InputError, match="not fitted"):
         ConformityLOO(DkNN(k=3))
+
+
+def test_save_into_a_folder_whose_parents_are_missing(setup, tmp_path):
+    model, train, *_ = setup
+    dknn = DkNN(k=2).fit(model, train[:15])
+    dknn.save(tmp_path / "a" / "b" / "i")
+    assert DkNN.load(tmp_path / "a" / "b" / "i").train_labels_.tolist() == dknn.train_labels_.tolist()
+
+
+def test_conformity_attribute_with_targets_that_are_not_the_prediction(setup):
+    """attribute() with explicit targets scores those targets (here every non-predicted class),
+    returns them as ints, and the probabilities of the full inputs."""
+    model, train, calibration, _ = setup
+    dknn = DkNN(k=5).fit(model, train).calibrate(model, calibration)
+    exs = [Example(("w1", "w5", "w9", "w13")), Example(("w3", "w4", "w20"))]
+    engine = ScoringEngine(model)
+    pred = model.predict_proba(exs).argmax(1).tolist()
+    targets = [np.int64((p + 1) % 3) for p in pred]
+    for score in ("conformity", "credibility"):
+        method = get_method("conformity", index=dknn, score=score)
+        scores, probs, got = method.attribute(model, exs, targets, engine)
+        assert got == [int(t) for t in targets] and all(type(t) is int for t in got)
+        assert np.allclose(probs.numpy(), model.predict_proba(exs).numpy(), atol=1e-6)
+        assert scores == [method.scores(model, [ex], [int(t)])[0] for ex, t in zip(exs, targets)]
+        n = dknn.n_neighbours
+        for ex, t, sc in zip(exs, targets, scores):
+            rows = [ex] + [ex.without([i]) for i in range(len(ex.words))]
+            counts, _ = oracle_counts(model, train, rows, 5, "cosine", dknn.layers_)
+            if score == "conformity":
+                value = counts[:, t] / n
+            else:
+                value = oracle_p_values(dknn.calibration_.tolist(), counts, n)[:, t]
+            assert sc == pytest.approx((value[0] - value[1:]).tolist(), abs=1e-9)
+    with pytest.raises(Exception):
+        get_method("conformity", index=dknn).attribute(model, exs, [0, 3], engine)  # target out of range

@@ -249,3 +249,9 @@ def test_one_out_of_memory_halves_both_budgets():
     small = ScoringEngine(flaky_bow(2), batch_tokens=3, max_batch=8)
     small.probabilities(rows[:3])  # three one-token rows fit the budget of 3, then fail
     assert small.stats.oom_retries == 1 and small.batch_tokens == 1
+
+
+def test_token_batches_with_zero_length_inputs():
+    # Two empty inputs pad to 0 tokens: they share one batch even under a budget of 1 token.
+    assert token_batches([0, 0], 1, 10) == [[0, 1]]
+    assert token_batches([0, 0, 1], 1, 10) == [[0, 1], [2]]

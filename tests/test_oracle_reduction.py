@@ -10,6 +10,7 @@ try the least important word, keep the removal only if the label holds.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 
 import pytest
@@ -217,3 +218,129 @@ def test_summary_by_hand():
     assert s["accuracy_original"] == s["accuracy_reduced"] == pytest.approx(0.5)  # gold labels only
     assert s["random_mean_confidence"] == pytest.approx(1.0 / 3)
     assert s["random_share_prediction_kept"] == pytest.approx(1 / 3)
+
+
+def test_reducer_settings_defaults_and_messages(quad):
+    from pathologies import InputError
+
+    r = InputReducer(quad, k=1)  # k = 1 and beam = 1 are allowed
+    assert (r.k, r.beam, r.random_seed, r.min_words, r.threshold, r.max_steps) == (1, 1, 0, 1, None, None)
+    d = InputReducer(quad, beam=2)
+    assert d.k == 5 and d._tries() == 5 and d.method.name == "gradient"
+    assert InputReducer(quad, min_words=0).min_words == 1
+    for bad in (dict(k=0), dict(beam=0), dict(k=0, beam=3), dict(beam=0, k=3)):
+        with pytest.raises(InputError, match="^beam and k must be at least 1$"):
+            InputReducer(quad, **bad)
+    with pytest.raises(InputError, match="^no examples to reduce$"):
+        InputReducer(quad).reduce([])
+    # the default seed is 0: the same baseline as random_seed=0
+    ex = Example(SENTENCE, uid="s")
+    a = InputReducer(quad, importance="loo").reduce(ex)[0].random_baseline
+    assert a == InputReducer(quad, importance="loo", random_seed=0).reduce(ex)[0].random_baseline and a["seed"] == 0
+    # a method object is used as given
+    method = get_loo()
+    assert InputReducer(quad, importance=method).method is method
+
+
+def get_loo():
+    from pathologies.attribution import get_method
+
+    return get_method("loo")
+
+
+def test_inputs_already_at_min_words_are_left_alone(quad):
+    # ("b", "d") keeps its label without "d" (p > 0.5 either way), so only min_words stops it.
+    assert label(("b", "d")) == label(("b",))
+    for importance in ("loo", "gradient"):
+        r = reduce_inputs(quad, Example(("b", "d")), importance=importance, min_words=2)[0]
+        assert r.final == ["b", "d"] and len(r.path) == 1
+        # the original, then the final ranking (loo: one row per word; fused gradient: none more)
+        assert r.model_calls == (1 + 2 if importance == "loo" else 1)
+        one = reduce_inputs(quad, Example(("b",)), importance=importance)[0]
+        assert one.final == ["b"] and one.model_calls == (1 + 1 if importance == "loo" else 1)
+    r = reduce_inputs(quad, Example(("b", "d")), importance="loo", min_words=1)[0]
+    assert r.final == oracle_greedy(("b", "d"))[1]
+
+
+def test_model_calls_of_beam_search_with_gradient_and_loo_rankings(quad):
+    """model_calls = the original + every ranking of a state (gradient: one row; LOO: one row
+    per word) + every candidate tried, the final ranking included."""
+    from pathologies.attribution import get_method
+
+    class Counting(InputReducer):
+        checked = 0
+
+        def _check(self, variants, targets):
+            self.checked += len(variants)
+            return super()._check(variants, targets)
+
+    for importance in ("gradient", "loo"):
+        method = get_method(importance)
+        ranked = []
+        real_scores = method.scores
+
+        def scores(model, exs, targets, engine=None):
+            ranked.extend(len(ex.words) for ex in exs)
+            return real_scores(model, exs, targets, engine=engine)
+
+        method.scores = scores
+        reducer = Counting(quad, importance=method, beam=3, k=2)
+        r = reducer.reduce(Example(SENTENCE))[0]
+        cost = (lambda n: 1) if importance == "gradient" else (lambda n: n)
+        assert len(ranked) > len(r.path) - 1 and reducer.checked > 0  # several states ranked per step
+        assert r.model_calls == 1 + sum(cost(n) for n in ranked) + reducer.checked, importance
+
+
+def test_result_records_the_example_and_the_model(quad):
+    """uid, label, the fixed segment and its side, the model's labels: carried into the record;
+    the fixed words count in the model's score but are never removed."""
+    fixed = ("b", "g")
+    ex = Example(("d", "c", "a", "e"), fixed=fixed, fixed_first=False, label=1, uid="u7")
+    r = reduce_inputs(quad, ex, importance="loo")[0]
+    assert (r.uid, r.label, r.fixed, r.fixed_first, r.labels) == ("u7", 1, ["b", "g"], False, ["negative", "positive"])
+    assert set(r.final) <= set(ex.words) and r.original == list(ex.words)
+    assert r.predicted == label(ex.words + fixed)
+    assert r.final_confidence == pytest.approx(p_target(tuple(r.final) + fixed, r.predicted), abs=1e-6)
+    plain = reduce_inputs(quad, Example(("d", "c")), importance="loo")[0]
+    assert (plain.uid, plain.label, plain.fixed, plain.fixed_first) == ("#0", None, None, True)  # uid by position
+
+
+def test_reduce_to_file_writes_chunks_and_resumes(quad, tmp_path):
+    from pathologies.reduction import reduce_to_file
+
+    exs = [Example(s, uid=f"s{i}", label=i % 2) for i, s in enumerate([SENTENCE, ("b", "d", "e", "g"), ("a", "c"), ("d", "e", "f")])]
+    whole = reduce_to_file(quad, exs, str(tmp_path / "a.jsonl"), chunk=3, show_progress=False, importance="loo", beam=2, k=2)
+    direct = [r.to_dict() for r in InputReducer(quad, importance="loo", beam=2, k=2).reduce(exs[:3])]
+    direct += [r.to_dict() for r in InputReducer(quad, importance="loo", beam=2, k=2).reduce(exs[3:])]
+    assert whole == direct and [r["uid"] for r in whole] == ["s0", "s1", "s2", "s3"]
+    assert [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()] == whole
+    # stopped after the first chunk: only the second is computed again
+    lines = (tmp_path / "a.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "b.jsonl").write_text("".join(lines[:3]))
+    seen = []
+    real = InputReducer.reduce
+    InputReducer.reduce = lambda self, part: seen.append([e.uid for e in part]) or real(self, part)
+    try:
+        resumed = reduce_to_file(quad, exs, str(tmp_path / "b.jsonl"), chunk=3, importance="loo", beam=2, k=2)
+    finally:
+        InputReducer.reduce = real
+    assert resumed == whole and seen == [["s3"]]
+
+
+def test_reduce_to_file_shows_progress_only_when_asked(quad, tmp_path, monkeypatch):
+    import pathologies.progress as progress
+
+    shown = []
+    real = progress.progress_bar
+
+    def bar(label, total, show=True):
+        shown.append((label, total, show))
+        return real(label, total, False)
+
+    monkeypatch.setattr(progress, "progress_bar", bar)
+    from pathologies.reduction import reduce_to_file
+
+    exs = [Example(("a", "c"), uid="x"), Example(("d", "e"), uid="y")]
+    reduce_to_file(quad, exs, str(tmp_path / "a.jsonl"), chunk=1)
+    reduce_to_file(quad, exs, str(tmp_path / "b.jsonl"), show_progress=False)
+    assert shown == [("reduce", 2, True), ("reduce", 2, False)]
