@@ -11,12 +11,13 @@ ROOT=$PWD; PY=$ROOT/.venv/bin/python
 export HF_HUB_OFFLINE=1 PATHOLOGIES_DATA=${PATHOLOGIES_DATA:-$(realpath ../shared/data)}
 M=comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var
 METHODS=gradient,loo,integrated-gradients
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"; git -C "$ROOT" worktree remove --force "$TMP/old" 2>/dev/null || true' EXIT
+TMP=$(mktemp -d); LOGS=${BENCH_LOGS:-$ROOT/runs/bench_audit_logs}; mkdir -p "$LOGS"
+trap 'cp "$TMP"/*.log "$TMP"/*.time "$LOGS"/ 2>/dev/null || true; git -C "$ROOT" worktree remove --force "$TMP/old" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 git worktree add -q --detach "$TMP/old" 669d17c
 t() { /usr/bin/time -f "%e %U %S" -o "$TMP/$1.time" "${@:2}" > "$TMP/$1.log" 2>&1; cat "$TMP/$1.time"; }
-cli_old() { (cd "$TMP/old" && PYTHONPATH=$TMP/old/src $PY -c "from pathologies.cli import main; main()" "$@"); }
-echo "before: evaluate"; t old_eval cli_old evaluate "$MODEL" --data sst2:dev --limit "$N" --methods $METHODS --metrics $M --out "$TMP/old_eval"
-echo "before: report";   t old_report cli_old report "$MODEL" --data sst2:dev --limit "$N" --methods $METHODS --metrics $M --out "$TMP/old.html"
+OLD=(env PYTHONPATH="$TMP/old/src" "$PY" -c "from pathologies.cli import main; main()")  # 669d17c's code, this venv
+echo "before: evaluate"; t old_eval "${OLD[@]}" evaluate "$MODEL" --data sst2:dev --limit "$N" --methods $METHODS --metrics $M --out "$TMP/old_eval"
+echo "before: report";   t old_report "${OLD[@]}" report "$MODEL" --data sst2:dev --limit "$N" --methods $METHODS --metrics $M --out "$TMP/old.html"
 echo "now: audit";       t new_audit $ROOT/.venv/bin/pathologies audit "$MODEL" --data sst2:dev --limit "$N" --methods $METHODS --metrics $M --reduce greedy --device cpu --out "$TMP/run"
 echo "now: report";      t new_report $ROOT/.venv/bin/pathologies report "$TMP/run" --out "$TMP/new.html"
 $PY - "$TMP" "$OUT" "$MODEL" "$N" <<'PY'
