@@ -199,18 +199,24 @@ class HFClassifier(TorchClassifier):
                 seq_ids = enc.sequence_ids(j)
                 word_ids = enc.word_ids(j)
                 target_seq = 1 if (pair and ex.fixed_first) else 0
-                widx, zeros = [], []
+                keep_ids, keep_types, widx, zeros = [], [], [], []
+                previous = None
                 for t, (s, w) in enumerate(zip(seq_ids, word_ids)):
-                    in_words = s == target_seq and w is not None
-                    widx.append(w if in_words else -1)
                     word = None
                     if w is not None and s is not None:
                         seg = ex.words if s == target_seq else ex.fixed
                         word = seg[w]
                     if word in self._sentinel_ids:
+                        if previous == (s, w):
+                            continue  # a sentinel is one token, whatever the placeholder became
                         ids[t] = self._sentinel_ids[word]
+                    previous = (s, w)
+                    in_words = s == target_seq and w is not None
+                    keep_ids.append(ids[t])
+                    keep_types.append(types[t])
+                    widx.append(w if in_words else -1)
                     zeros.append(word == ZERO_WORD)
-                rows[i] = (ids, types, widx, zeros)
+                rows[i] = (keep_ids, keep_types, widx, zeros)
         return rows
 
     def encode(self, examples: Sequence[Example]) -> Encoded:
