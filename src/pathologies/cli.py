@@ -279,11 +279,8 @@ def _replay_warnings(caught, n: int) -> None:
 
 
 def _quiet_device(name: str) -> str:
-    if name == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+    """``auto``: CUDA where present, else CPU (nothing printed: errors stay alone on stderr)."""
+    return _device(name, say=False)
 
 
 def _examples(
@@ -457,14 +454,14 @@ def _say(message: str) -> None:
 _DEVICE_SAID: set[str] = set()
 
 
-def _device(name: str) -> str:
-    """``auto``: CUDA where present, else CPU. The device is said once per process on stderr."""
+def _device(name: str, *, say: bool = True) -> str:
+    """``auto``: CUDA where present, else CPU. With ``say``, the device is said once per process on stderr."""
     resolved = name
     if name == "auto":
         import torch
 
         resolved = "cuda" if torch.cuda.is_available() else "cpu"
-    if resolved not in _DEVICE_SAID:
+    if say and resolved not in _DEVICE_SAID:
         _DEVICE_SAID.add(resolved)
         why = " (--device auto: CUDA found)" if name == "auto" and resolved == "cuda" else (
             " (--device auto: no CUDA)" if name == "auto" else "")
