@@ -292,3 +292,83 @@ def test_conformity_attribute_with_targets_that_are_not_the_prediction(setup):
             assert sc == pytest.approx((value[0] - value[1:]).tolist(), abs=1e-9)
     with pytest.raises(Exception):
         get_method("conformity", index=dknn).attribute(model, exs, [0, 3], engine)  # target out of range
+
+
+def test_the_given_engine_is_used_and_progress_is_off_unless_asked(setup, monkeypatch, capsys):
+    import re
+
+    model, train, calibration, test = setup
+    monkeypatch.setenv("PATHOLOGIES_PROGRESS", "lines")
+    engine = ScoringEngine(model)
+    batches = lambda: engine.stats.batches  # noqa: E731  (model batches run by this engine)
+    dknn = DkNN(k=3, layers=["conv_3", "sentence"]).fit(model, train, engine)
+    assert batches() == 1
+    dknn.calibrate(model, calibration, engine)
+    assert batches() == 2
+    dknn.predict(model, test, engine)
+    assert batches() == 3 and engine.stats.cache_hits == len(test)  # probabilities from the cache
+    get_method("conformity", index=dknn).scores(model, [Example(("w1", "w2"))], [0], engine=engine)
+    assert batches() == 4 and engine.stats.cache_hits == len(test) + 3  # the input and its two deletions
+    DkNN(k=3).fit(model, train).calibrate(model, calibration).predict(model, test)
+    assert capsys.readouterr().err == ""  # no progress by default
+    DkNN(k=3, layers=["conv_3", "sentence"]).fit(model, train, show_progress=True)
+    err = capsys.readouterr().err
+    assert re.search(rf"^representations: \d+/{len(train)} ", err, re.M)
+    assert re.findall(r"^(indexing layers: .*), \d+ s$", err, re.M) == ["indexing layers: 1/2 (50%)", "indexing layers: 2/2 (100%)"]
+    dknn.calibrate(model, calibration, show_progress=True)
+    assert re.search(rf"^representations: \d+/{len(calibration)} ", capsys.readouterr().err, re.M)
+    dknn.predict(model, test, show_progress=True)
+    assert re.search(rf"^representations: \d+/{len(test)} ", capsys.readouterr().err, re.M)
+
+
+def test_dtypes_empty_inputs_and_the_layer_and_label_messages(setup, tmp_path, monkeypatch):
+    import json
+    import sys
+
+    import torch
+
+    from pathologies import InputError
+    from pathologies.models import Representations
+
+    model, train, calibration, test = setup
+    dknn = DkNN(k=3).fit(model, train)
+    out = dknn.predict(model, test[:3])
+    assert out.counts.dtype == np.int64 and out.model_probs.dtype == np.float64
+    message = "^the DkNN index is not calibrated: call calibrate\\(\\) with held-out labelled data$"
+    with pytest.raises(InputError, match=message):
+        out.p_value_of([0, 0, 0])
+    with pytest.raises(InputError, match=message):
+        dknn.p_values(out.counts)
+    assert repr(dknn) == f"DkNN(k=3, metric='cosine', layers=None; 60 training examples, layers {', '.join(dknn.layers_)}, uncalibrated)"
+    dknn.save(tmp_path / "plain")
+    assert dknn.path_ == str(tmp_path / "plain")
+    assert json.loads((tmp_path / "plain" / "dknn.json").read_text())["meta"] == {}
+    assert dknn.calibrate(model, calibration).calibration_.dtype == np.int64
+    # No rows: empty counts and neighbour labels of the right shapes, whatever the layers given.
+    empty = dknn.from_representations(ScoringEngine(model).representations([]), torch.empty(0, 3))
+    assert empty.counts.shape == (0, 3) and empty.counts.dtype == np.int64
+    assert {k: (v.shape, v.dtype) for k, v in empty.neighbour_labels.items()} == {n: ((0, 3), np.int64) for n in dknn.layers_}
+    flat = Representations(layers={n: torch.empty(0, 5) for n in dknn.layers_ if n != "sentence"}, sentence=torch.empty(0))
+    assert dknn.from_representations(flat, torch.empty(0, 3)).counts.shape == (0, 3)
+    # Another model: other layer sizes, other labels.
+    other = TextCNN.create(["a", "b", "c"], ["<pad>", "<unk>", "<sep>"] + VOCAB, glove=False, dim=8, filters=4, seed=1)
+    reps = other.representations(test[:1])
+    have = {n: v.shape[1] for n, v in reps.layers.items()}
+    have.setdefault("sentence", reps.sentence.shape[1])
+    fitted = ", ".join(f"{n} ({dknn.dims_[n]})" for n in dknn.layers_)
+    given = ", ".join(f"{n} ({d})" for n, d in have.items())
+    with pytest.raises(InputError) as err:
+        dknn.predict(other, test[:1])
+    assert str(err.value) == (f"the DkNN index was fitted on a model with other layers: index layers (dims) {fitted}; "
+                              f"this model has {given}")
+    two = TextCNN.create(["a", "b"], ["<pad>", "<unk>", "<sep>"] + VOCAB, glove=False, dim=12, filters=6, seed=3)
+    with pytest.raises(InputError, match="^the DkNN index was fitted on a model with 3 labels; this one has 2$"):
+        dknn.predict(two, test[:1])
+    available = list(model.representations(test[:1]).layers) + ["sentence"]
+    with pytest.raises(InputError, match=f"^unknown layer\\(s\\) nope, gone; this model has: {', '.join(available)}$"):
+        DkNN(k=3, layers=["nope", "sentence", "gone"]).fit(model, train)
+    with pytest.raises(InputError, match=f"^unknown layer\\(s\\) \\(none given\\); this model has: {', '.join(available)}$"):
+        DkNN(k=3, layers=[]).fit(model, train)
+    monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` fails
+    with pytest.raises(InputError, match=r"^DkNN needs the package faiss-cpu \(pip install faiss-cpu\)$"):
+        DkNN(k=3).fit(model, train)
