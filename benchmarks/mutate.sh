@@ -20,6 +20,10 @@ CHILDREN=${MUTATE_CHILDREN:-1}
 # Wall-clock limit per module in seconds (0: none). A module stopped by it is reported with
 # its unchecked mutants as "not checked" and "partial": true.
 LIMIT=${MUTATE_LIMIT:-0}
+# MUTATE_RESUME=1: keep the module's scratch folder of an earlier run (a run stopped by
+# MUTATE_LIMIT continues where it stopped), refresh its tests/ from MUTATE_FROM, and re-check
+# every mutant that was not killed against the refreshed tests (tests added to kill survivors).
+RESUME=${MUTATE_RESUME:-0}
 
 declare -A FILES TESTS
 FILES[engine]="src/pathologies/engine.py"
@@ -51,11 +55,22 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_N
 for m in "${modules[@]}"; do
   [ -n "${FILES[$m]:-}" ] || { echo "unknown module $m (known: ${ALL[*]})" >&2; exit 2; }
   dir="$WORK/$m"
-  rm -rf "$dir" && mkdir -p "$dir"
-  if [ "${MUTATE_FROM:-HEAD}" = worktree ]; then
-    cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/pyproject.toml" "$dir/"
+  resume=0
+  if [ "$RESUME" = 1 ] && [ -d "$dir/mutants" ]; then
+    resume=1
+    rm -rf "$dir/tests"
+    if [ "${MUTATE_FROM:-HEAD}" = worktree ]; then
+      cp -r "$ROOT/tests" "$dir/"
+    else
+      git -C "$ROOT" archive "${MUTATE_FROM:-HEAD}" tests | tar -x -C "$dir"
+    fi
   else
-    git -C "$ROOT" archive "${MUTATE_FROM:-HEAD}" src tests pyproject.toml | tar -x -C "$dir"
+    rm -rf "$dir" && mkdir -p "$dir"
+    if [ "${MUTATE_FROM:-HEAD}" = worktree ]; then
+      cp -r "$ROOT/src" "$ROOT/tests" "$ROOT/pyproject.toml" "$dir/"
+    else
+      git -C "$ROOT" archive "${MUTATE_FROM:-HEAD}" src tests pyproject.toml | tar -x -C "$dir"
+    fi
   fi
   commit=$(git -C "$ROOT" rev-parse --short "${MUTATE_FROM:-HEAD}" 2>/dev/null || echo worktree)
   [ "${MUTATE_FROM:-HEAD}" = worktree ] && commit="worktree on $(git -C "$ROOT" rev-parse --short HEAD)"
@@ -80,10 +95,20 @@ for m in "${modules[@]}"; do
   echo "== $m: $(date -u +%FT%TZ) mutating ${FILES[$m]}"
   # Lowest priority: the machine is shared with timing benchmarks.
   rc=0
-  if [ "$LIMIT" -gt 0 ]; then
-    (cd "$dir" && timeout --signal=INT --kill-after=30 "$LIMIT" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" > "$dir/run.log" 2>&1) || rc=$?
+  tmo=()
+  [ "$LIMIT" -gt 0 ] && tmo=(timeout --signal=INT --kill-after=30 "$LIMIT")
+  names=()
+  if [ "$resume" = 1 ]; then
+    # mutants not killed last time: re-checked by name (a plain run lets earlier results stand)
+    mapfile -t names < <(cd "$dir" && "$PY" -m mutmut results --all true 2>/dev/null \
+      | awk -F': ' 'NF==2 && $2!="killed" && $2!="not checked" {gsub(/^ +/,"",$1); print $1}')
+    (cd "$dir" && "${tmo[@]}" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" >> "$dir/run.log" 2>&1) || rc=$?
   else
-    (cd "$dir" && nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" > "$dir/run.log" 2>&1) || rc=$?
+    (cd "$dir" && "${tmo[@]}" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" > "$dir/run.log" 2>&1) || rc=$?
+  fi
+  if [ "$rc" -eq 0 ] && [ ${#names[@]} -gt 0 ]; then
+    echo "== $m: re-checking ${#names[@]} mutants not killed before"
+    (cd "$dir" && "${tmo[@]}" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" "${names[@]}" >> "$dir/run.log" 2>&1) || rc=$?
   fi
   partial=0
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
