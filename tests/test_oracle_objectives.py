@@ -146,3 +146,129 @@ def test_reduced_training_examples_are_the_beam_searchs_minimal_inputs():
     assert rnd == reduced_training_examples(model, train, random_removal=True, seed=2, show_progress=False)
     other = [reduced_training_examples(model, train, random_removal=True, seed=s, show_progress=False) for s in range(3, 8)]
     assert any(o != rnd for o in other)  # the seed is used
+
+
+# --- settings reaching the reducer, the cache, seeds, messages --------------------------------
+
+
+@pytest.fixture(scope="module")
+def quad():
+    from test_oracle_reduction import BIAS, V, W
+    from tiny_models import make_quad
+
+    return make_quad(W, V, BIAS)
+
+
+# On the interaction model beam=2/k=2, beam=2/k=5 and greedy reach different minimal inputs here.
+QUAD_TRAIN = [Example(("g", "b", "c", "e", "c"), label=1, uid="q0"), Example(("a", "c", "d", "c"), label=0, uid="q1")]
+
+
+def minimal(model, train, **kw):
+    return [(r.uid, tuple(w)) for r in InputReducer(model, **kw).reduce(train) for w in r.all_minimal]
+
+
+def test_reduced_training_examples_pass_beam_and_k_with_and_without_a_cache(quad, tmp_path):
+    assert minimal(quad, QUAD_TRAIN, beam=2, k=2) != minimal(quad, QUAD_TRAIN, beam=2, k=5)
+    assert minimal(quad, QUAD_TRAIN, beam=2, k=2) != minimal(quad, QUAD_TRAIN, beam=1)
+    for cache in (None, str(tmp_path / "r.jsonl")):
+        got = reduced_training_examples(quad, QUAD_TRAIN, beam=2, cache=cache, show_progress=False)
+        assert [(ex.uid, ex.words) for ex in got] == minimal(quad, QUAD_TRAIN, beam=2, k=2), cache
+
+
+def test_reduced_training_examples_defaults(quad, tmp_path, monkeypatch):
+    """Beam search with beam = k = 5 (the paper's setting), random removal seeded with 13."""
+    import pathologies.reduction as reduction
+
+    built = []
+
+    class Spy(reduction.InputReducer):
+        def __init__(self, model, **kw):
+            built.append(kw)
+            super().__init__(model, **kw)
+
+    monkeypatch.setattr(reduction, "InputReducer", Spy)
+    reduced_training_examples(quad, QUAD_TRAIN[:1], show_progress=False)
+    reduced_training_examples(quad, QUAD_TRAIN[:1], cache=str(tmp_path / "c.jsonl"), show_progress=False)
+    assert [(kw["beam"], kw["k"]) for kw in built] == [(5, 5), (5, 5)]
+    monkeypatch.undo()
+    rnd = reduced_training_examples(quad, QUAD_TRAIN, random_removal=True, show_progress=False)
+    assert rnd == reduced_training_examples(quad, QUAD_TRAIN, random_removal=True, seed=13, show_progress=False)
+
+
+def test_reduced_training_examples_progress_only_with_a_cache_and_when_asked(quad, tmp_path, monkeypatch, capsys):
+    import re
+
+    monkeypatch.setenv("PATHOLOGIES_PROGRESS", "lines")
+    reduced_training_examples(quad, QUAD_TRAIN, cache=str(tmp_path / "a.jsonl"))  # shown by default
+    assert re.findall(r"^(reduce: .*), \d+ s$", capsys.readouterr().err, re.M) == ["reduce: 2/2 (100%)"]
+    reduced_training_examples(quad, QUAD_TRAIN, cache=str(tmp_path / "b.jsonl"), show_progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cache_written_for_other_data_is_skipped_record_by_record(quad, tmp_path):
+    from pathologies.reduction import reduce_to_file
+
+    cache = str(tmp_path / "r.jsonl")
+    other = [Example(("d", "e", "f"), uid="x0"), Example(("b", "g"), uid="x1")]
+    reduce_to_file(quad, other, cache, beam=5, k=5, show_progress=False)  # other data first in the file
+    got = reduced_training_examples(quad, QUAD_TRAIN, cache=cache, show_progress=False)
+    assert [(ex.uid, ex.words) for ex in got] == minimal(quad, QUAD_TRAIN, beam=5, k=5)
+
+
+def test_removal_sets_of_two_words():
+    ex = Example(("a", "b"))
+    pos, neg = removal_sets(ex, [1.0, 2.0], share=0.1)  # n = min(1, max(1, ceil(0.2))) = 1
+    assert [p.words for p in pos] == [("a", "b"), ("b",)]
+    assert [n.words for n in neg] == [("a",)]
+
+
+def test_entropy_regularizer_default_seed_and_messages():
+    model = make_bow()
+    reduced = [Example((w,)) for w in ("great", "bad", "fun", "not", "the")]
+
+    def values(reg, n=6):
+        return [float(reg(model, BATCH, None).detach()) for _ in range(n)]
+
+    default = values(EntropyRegularizer(reduced, lam=1.0, batch_size=2))
+    assert default == values(EntropyRegularizer(reduced, lam=1.0, batch_size=2, seed=13))
+    assert any(values(EntropyRegularizer(reduced, lam=1.0, batch_size=2, seed=s)) != default for s in (14, 15))
+    with pytest.raises(InputError, match="^entropy regularization needs reduced examples$"):
+        EntropyRegularizer([], lam=0.1)
+    with pytest.raises(InputError, match="^the PCT temperature tau must be positive$"):
+        PCTLoss(alpha=0.1, tau=-1.0)
+
+
+def test_pct_loss_goes_on_after_a_one_word_sentence():
+    model = make_bow()
+    batch = [BATCH[3]] + BATCH[:3]
+    loss = PCTLoss(alpha=0.5, tau=0.7, share=0.5)(model, batch, None).detach()
+    assert float(loss) == pytest.approx(oracle_pct(batch, 0.5, 0.7, 0.5), rel=1e-5)
+
+
+def test_pct_saliency_is_taken_for_the_gold_label():
+    """On a three-class model the saliency of the gold class differs from that of the predicted
+    class: the loss with gold labels is the loss of the sets ranked by the gold class's gradient."""
+    from pathologies.attribution.gradient import word_scores
+    from pathologies.models import TextCNN
+    from pathologies.training.objectives import multi_positive_nt_xent
+
+    vocab = ["<pad>", "<unk>", "<sep>"] + [f"w{i}" for i in range(12)]
+    model = TextCNN.create(["a", "b", "c"], vocab, glove=False, dim=8, filters=4, seed=5, dropout=0.0)
+    exs = [Example(tuple(f"w{i}" for i in (1, 4, 7, 2, 9, 3)), label=0), Example(tuple(f"w{i}" for i in (5, 0, 11, 6, 8)), label=1)]
+    pred = model.predict_proba(exs).argmax(1).tolist()
+    gold = [Example(ex.words, label=(p + 1) % 3) for ex, p in zip(exs, pred)]
+    as_pred = [Example(ex.words, label=p) for ex, p in zip(exs, pred)]
+
+    def by_hand(batch):
+        losses = []
+        for ex in batch:
+            g = model.embedding_gradients([ex], [ex.label])[0]
+            pos, neg = removal_sets(ex, word_scores(g, "abs"), 0.5)
+            z = model.representations(pos + neg).sentence
+            losses.append(multi_positive_nt_xent(z[0], z[1 : len(pos)], z[len(pos) :], 0.5))
+        return float(0.3 * torch.stack(losses).mean())
+
+    pct = PCTLoss(alpha=0.3, tau=0.5, share=0.5)
+    with_gold = float(pct(model, gold, None).detach())
+    assert with_gold == pytest.approx(by_hand(gold), rel=1e-5)
+    assert with_gold != pytest.approx(float(pct(model, as_pred, None).detach()), rel=1e-4)
