@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("attributions", "metrics", "reductions", "curves", "projections")
 
 
 def _spec(methods, chunk):
@@ -52,6 +51,8 @@ def _spec(methods, chunk):
 
 
 def _digest(folder: Path) -> str:
+    from pathologies.audit.folder import KINDS
+
     h = hashlib.sha256()
     for k in KINDS:
         f = folder / "records" / f"{k}.jsonl"
@@ -141,7 +142,39 @@ def project(args) -> dict:
     return out
 
 
-def projection_table(measured: dict, scaling: dict | None, marg: dict) -> dict:
+def length_stats(args, measured: dict) -> dict:
+    """Lengths over a seeded sample of the IMDB test set and over the measured reviews: a
+    review's leave-one-out cost is about (words + 1) rows × its tokens, so costs measured on a
+    few reviews are scaled to the data set by these sums (the rows' cost grows about linearly
+    with their tokens at these lengths)."""
+    from pathologies.data import load_dataset
+    from pathologies.models import load_classifier
+
+    test = load_dataset("imdb", "test").examples
+    random.Random(0).shuffle(test)
+    model = load_classifier(args.model)
+
+    def stats(exs):
+        fitted = [model.fit_to_limit(ex) for ex in exs]
+        w = [len(ex.words) for ex in fitted]
+        t = [model.n_tokens(ex) for ex in fitted]
+        n = len(fitted)
+        return {"reviews": n, "words": sum(w) / n, "tokens": sum(t) / n,
+                "loo_row_tokens": sum((a + 1) * b for a, b in zip(w, t)) / n,
+                "marg_row_tokens_per_candidate": sum(a * b for a, b in zip(w, t)) / n}
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "dataset_sample": stats(test[: args.length_sample]),
+            "gradient_measured": stats(test[: measured["gradient"]["reviews"]]),
+            "loo_measured": stats(test[: measured["loo"]["reviews"]]),
+        }
+
+
+def projection_table(measured: dict, scaling: dict | None, marg: dict, lengths: dict | None = None) -> dict:
     """Projected hours for the IMDB test set on 1, 8 and 64 workers (one thread each)."""
     n = 25_000
     eff = None
@@ -157,14 +190,24 @@ def projection_table(measured: dict, scaling: dict | None, marg: dict) -> dict:
         "loo": loo["s_per_review"],
         "marginalization-adaptive": marg_rows * per_row,
     }
+    if lengths:  # scaled from the measured reviews' lengths to the data set's
+        data, g, l = lengths["dataset_sample"], lengths["gradient_measured"], lengths["loo_measured"]
+        per_row_token = loo["seconds"] / (l["loo_row_tokens"] * l["reviews"])  # s per (row × token)
+        costs = {
+            "gradient": measured["gradient"]["s_per_review"] * data["tokens"] / g["tokens"],
+            "loo": per_row_token * data["loo_row_tokens"],
+            # per word: `candidates` classifier rows + one masked-LM pass of the same length
+            "marginalization-adaptive": per_row_token * data["marg_row_tokens_per_candidate"] * (marg["candidates_per_word"] + 1),
+        }
     table = {}
     for method, s in costs.items():
         table[method] = {"s_per_review_1_worker": round(s, 2)}
-        for w in (1, 8, 64):
-            e = 1.0 if w == 1 else (eff or 1.0)
-            table[method][f"hours_{w}_workers"] = round(n * s / (w * e) / 3600, 2)
-    return {"reviews": n, "worker_efficiency_assumed": round(eff, 3) if eff else None, "methods": table,
-            "marginalization_source": marg}
+        for w in (1, 8, 64):  # linear in workers (each worker its own core), and at the measured efficiency
+            table[method][f"hours_{w}_workers"] = round(n * s / w / 3600, 2)
+            if eff and w > 1:
+                table[method][f"hours_{w}_workers_at_measured_efficiency"] = round(n * s / (w * eff) / 3600, 2)
+    return {"reviews": n, "worker_efficiency_measured": round(eff, 3) if eff else None, "methods": table,
+            "marginalization_source": marg, "scaled_to_dataset_lengths": bool(lengths)}
 
 
 def _wait_for_load(max_load: float | None, wait: float) -> float:
@@ -189,10 +232,13 @@ def main() -> None:
     ap.add_argument("--max-load", type=float, default=None)
     ap.add_argument("--wait", type=float, default=900)
     ap.add_argument("--project", action="store_true")
+    ap.add_argument("--retable", action="store_true", help="recompute the projection table from stored figures")
+    ap.add_argument("--length-sample", type=int, default=0, help="with --retable: scale costs to the lengths of this many test reviews")
     ap.add_argument("--imdb-gradient", type=int, default=24)
     ap.add_argument("--imdb-loo", type=int, default=3)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--key", default="scaling", help="where the scaling runs go in the results file")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_mode(args)), flush=True)
@@ -204,6 +250,15 @@ def main() -> None:
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, torch {torch.__version__}, "
                + (torch.cuda.get_device_name(0) if args.device == "cuda" else "no GPU"))
     command = "python benchmarks/bench_ray.py " + " ".join(sys.argv[1:])
+    if args.retable:  # the projection again from its stored measurements and the current scaling
+        proj = results["projection"]
+        if args.length_sample:
+            proj["lengths"] = length_stats(args, proj["measured"])
+        proj["table"] = projection_table(proj["measured"], results.get("scaling"), proj["table"]["marginalization_source"],
+                                         proj.get("lengths"))
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(proj["table"], indent=2))
+        return
     if args.project:
         measured = project(args)
         marg = {
@@ -250,7 +305,7 @@ def main() -> None:
         "ratio_ray1_over_local": round(best["ray1"] / best["local"], 3) if {"ray1", "local"} <= set(best) else None,
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    results["scaling"] = scaling
+    results[args.key] = scaling
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: scaling[k] for k in ("records_equal_local", "ratio_ray2_over_ray1", "ratio_ray1_over_local")}))
 

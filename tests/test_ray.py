@@ -19,13 +19,13 @@ import pytest
 import ray  # not importorskip: CI must test the executor
 
 from pathologies.audit import AuditSpec, RunFolder, audit
+from pathologies.audit.folder import KINDS
 from pathologies.audit.ray_executor import RayExecutor
 from pathologies.data.files import load_file
 from pathologies.models import load_classifier
 from pathologies.text import InputError
 from tiny_models import make_bert_dir, make_bow
 
-KINDS = ("attributions", "metrics", "reductions", "curves", "projections")
 METRICS = "comprehensiveness,sufficiency,ir,ur"
 CHUNK = 3
 
@@ -64,7 +64,8 @@ def spec():
 
 def lines(path):
     """Every record file's lines, sorted (chunks arrive in any order)."""
-    return {k: sorted((Path(path) / "records" / f"{k}.jsonl").read_text().splitlines()) for k in KINDS}
+    files = {k: Path(path) / "records" / f"{k}.jsonl" for k in KINDS}
+    return {k: sorted(f.read_text().splitlines()) if f.exists() else None for k, f in files.items()}
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ class RayExecutor:
     """An ``audit`` executor that spreads the pending chunks over Ray actors.
 
     ``address``: a running cluster (``ray start --head`` prints it; ``"auto"`` finds a local
-    one); None starts a local Ray for the run (``workers × threads_per_worker`` CPUs, no
+    one; default: ``$RAY_ADDRESS``); None starts a local Ray for the run (``workers × threads_per_worker`` CPUs, no
     dashboard, a small object store) and shuts it down afterwards; an already connected
     Ray (``ray.init`` called by the caller) is used as it is. ``workers``: actors, each
     holding ``threads_per_worker`` CPUs (its torch thread count) and ``gpus_per_worker`` GPUs
@@ -145,13 +145,14 @@ class RayExecutor:
             return False
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine unasked
         kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level="warning", log_to_driver=False)
-        if self.address is None:
+        address = self.address or os.environ.get("RAY_ADDRESS")  # ray.init's own default
+        if address is None:
             kwargs.update(
                 num_cpus=max(self.workers * self.threads_per_worker, 1),
                 object_store_memory=self.object_store_memory,
             )
         else:
-            kwargs["address"] = self.address
+            kwargs["address"] = address
             kwargs.pop("include_dashboard")
         kwargs.update(self.init_kwargs)
         ray.init(**kwargs)
