@@ -617,3 +617,100 @@ def test_lazy_metric_attributes():
     assert m.metric_records.__module__ == "pathologies.metrics.evaluate"
     with pytest.raises(AttributeError, match=r"^module 'pathologies.metrics' has no attribute 'nothing'$"):
         m.nothing
+
+
+# --- survivors of the metrics run of cb0e18f ---------------------------------------------------
+
+
+def test_exact_messages_of_aggregate_needs_and_unknown_metrics():
+    from pathologies import InputError
+    from pathologies.metrics import KNOWN, check_needs
+
+    with pytest.raises(InputError, match="^no records to aggregate$"):
+        aggregate([])
+    with pytest.raises(InputError, match="^auc_rep needs a masked LM: --mlm DIR$"):
+        check_needs(["auc_rep"], mlm=False, index=True)
+    with pytest.raises(InputError, match=r"^credibility and conformity need a DkNN index: --index DIR \(pathologies dknn fit\)$"):
+        check_needs(["conformity"], mlm=True, index=False)
+    with pytest.raises(InputError) as err:
+        evaluate_examples(make_bow(), [Example(("great",))], "loo", metrics=["ir", "magic", "foo"])
+    assert str(err.value) == f"unknown metric(s) magic, foo; known: {', '.join(KNOWN)}, reduction, dknn"
+
+
+def test_dknn_prediction_in_evaluate_uses_the_callers_engine(monkeypatch):
+    from pathologies.dknn import DkNN
+
+    model = make_bow()
+    train = [Example(s, label=int(bow_p(s) > 0.5)) for s in [("great",), ("bad",), ("fun", "the"), ("boring", "not")]]
+    dknn = DkNN(k=2).fit(model, train)
+    seen = []
+    real = DkNN.predict
+    monkeypatch.setattr(DkNN, "predict", lambda self, model, examples, engine=None, **kw: seen.append(engine) or real(self, model, examples, engine, **kw))
+    engine = ScoringEngine(model)
+    evaluate_examples(model, [Example(("great", "movie"))], "loo", metrics=["conformity"], index=dknn, engine=engine)
+    assert seen == [engine]
+
+
+def test_metric_records_default_share_is_ten_percent():
+    from pathologies.metrics import metric_records
+
+    model = make_bow()
+    words = ("great", "fun", "bad", "the", "movie", "not", "boring", "great", "fun", "bad", "the", "movie")  # 12 words
+    ex = Example(words)
+    engine = ScoringEngine(model)
+    method = get_method("loo")
+    result = method.run(model, [ex], None, engine)
+    got = metric_records(model, [ex], method, result, ["comprehensiveness"], engine)[0]["comprehensiveness"]
+    assert got == metric_records(model, [ex], method, result, ["comprehensiveness"], engine, share=0.10)[0]["comprehensiveness"]
+    t = result.targets[0]
+    top = order(result.scores[0])[:2]  # ceil(0.1 * 12) = 2 words
+    p = lambda ws: bow_p(ws) if t == 1 else 1 - bow_p(ws)  # noqa: E731
+    assert got == pytest.approx(p(words) - p([w for i, w in enumerate(words) if i not in top]), abs=1e-6)
+
+
+def test_reduction_metrics_rank_with_the_method_evaluated(quad):
+    """On ("f", "d", "g", "b") greedy reduction ranked by LOO stops at two words, ranked by the
+    gradient at one (test_oracle_reduction's closed forms)."""
+    from test_oracle_reduction import gradient_scores, loo_scores, oracle_greedy
+
+    s = ("f", "d", "g", "b")
+    by_loo, by_gradient = oracle_greedy(s, scorer=loo_scores)[1], oracle_greedy(s, scorer=gradient_scores)[1]
+    assert len(by_loo) != len(by_gradient)
+    for name, final in (("loo", by_loo), ("gradient", by_gradient)):
+        rec = evaluate_examples(quad, [Example(s)], name, metrics=["reduced_length", "reduced_confidence"])[0]
+        assert rec["reduced_length"] == len(final)
+        assert rec["reduced_confidence"] == pytest.approx(qp(final, q_label(s)), abs=1e-6)
+
+
+def test_rank_variances_with_a_different_target_per_example(quad):
+    """Targets that are not the predictions and differ between examples: each example's
+    reduced inputs are scored for its own target."""
+    exs = [Example(s) for s in SENTENCES]
+    targets = [1 - q_label(s) if i % 2 else q_label(s) for i, s in enumerate(SENTENCES)]
+    assert len(set(targets)) == 2
+    scores = [loo(s, t) for s, t in zip(SENTENCES, targets)]
+    got = rank_variances(quad, exs, scores, targets, get_method("loo"), ScoringEngine(quad))
+    for s, t, sc, g in zip(SENTENCES, targets, scores, got):
+        rank = order(sc)
+        for key, pos in (("i_var", rank[0]), ("u_var", rank[-1])):
+            expected = oracle_rank_shift_variance(sc, loo(s[:pos] + s[pos + 1 :], t), pos)
+            assert g[key] == pytest.approx(expected, abs=1e-9), (s, key)
+
+
+def test_auc_rep_is_seeded_per_example_and_defaults_to_seed_zero():
+    """Each example's draws depend on the seed, its uid and its words only: the same in any
+    batch, and seed 0 by default."""
+
+    class Spread(MaskedWordModel):
+        def distributions(self, example, positions):
+            return [WordDistribution(["great", "bad", "fun", "boring", "the"], torch.tensor([0.3, 0.3, 0.2, 0.1, 0.1])) for _ in positions]
+
+    model = make_bow()
+    exs = [Example(("the", "movie", "not", "fun", "movie"), uid=f"u{i}") for i in range(6)]
+    scores = [[5, 4, 3, 2, 1]] * 6  # one word replaced (20% of 5)
+    engine = ScoringEngine(model)
+    together = auc_rep(exs, scores, [1] * 6, Spread(), engine)
+    alone = [auc_rep([ex], [sc], [1], Spread(), engine)[0] for ex, sc in zip(exs, scores)]
+    assert together == alone and len(set(together)) > 1  # the draws differ between uids
+    assert together == auc_rep(exs, scores, [1] * 6, Spread(), engine, seed=0)
+    assert together != auc_rep(exs, scores, [1] * 6, Spread(), engine, seed=1)
