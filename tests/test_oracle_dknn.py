@@ -372,3 +372,19 @@ def test_dtypes_empty_inputs_and_the_layer_and_label_messages(setup, tmp_path, m
     monkeypatch.setitem(sys.modules, "faiss", None)  # `import faiss` fails
     with pytest.raises(InputError, match=r"^DkNN needs the package faiss-cpu \(pip install faiss-cpu\)$"):
         DkNN(k=3).fit(model, train)
+
+
+def test_defaults_and_the_remaining_messages(setup):
+    from pathologies import InputError
+
+    model, train, *_ = setup
+    assert (DkNN().k, DkNN().metric, DkNN().layers) == (75, "cosine", None)
+    with pytest.raises(InputError, match="^k must be at least 1, not 0$"):
+        DkNN(k=0)
+    with pytest.raises(InputError, match="^DkNN metric must be one of cosine, l2, not 'dot'$"):
+        DkNN(metric="dot")
+    with pytest.raises(InputError, match=r"^the DkNN index is not fitted: call fit\(model, training_examples\) first$"):
+        DkNN(k=3).predict(model, train[:1])
+    other = TextCNN.create(["a", "b", "c"], ["<pad>", "<unk>", "<sep>"] + VOCAB, glove=False, dim=12, filters=6, seed=3)
+    with pytest.raises(InputError, match="^the scoring engine belongs to another model$"):
+        DkNN(k=3).fit(model, train, ScoringEngine(other))
