@@ -213,3 +213,79 @@ def test_group_marginalization_keeps_the_most_likely_combinations_and_defaults_t
         marginalize_group(make_bow(), TableLM(), ex, [0, 1, 2], sigma=0.9)
     with pytest.raises(InputError, match="group positions"):
         marginalize_group(make_bow(), TableLM(), ex, [])
+
+
+# --- survivors of the first marginalization run ------------------------------------------------
+
+
+def test_adaptive_without_draws_renormalizes_the_head():
+    """No draw budget: the estimate is eq. 4 over the head alone (renormalized by its mass)."""
+    for kw in (dict(draws=0), dict(max_draws=0)):
+        m = Marginalization(TableLM(), mode="adaptive", head=2, **kw)
+        got = m.scores(make_bow(), [EX], [0])[0]
+        assert got == pytest.approx(oracle(EX, 0, lambda t: t[:2]), abs=1e-5)
+        assert m.score_errors(EX) == [0.0, 0.0, 0.0] and m.candidates_evaluated(EX) == [2, 2, 2]
+        assert m.rows_spent(EX) == 1 + 6
+
+
+def test_adaptive_standard_error_of_two_draws_by_hand():
+    """A tail of two equally likely words and k = 2 systematic draws: each word drawn once;
+    se = R · std(p1, p2) / sqrt(2) with the unbiased std, i.e. R · |p1 − p2| / 2."""
+    tables = [[("great", 0.5), ("bad", 0.25), ("fun", 0.25)], [("boring", 0.6), ("not", 0.2), ("the", 0.2)]]
+    m = Marginalization(TableLM(tables), mode="adaptive", head=1, draws=2, max_draws=2)
+    got = m.scores(make_bow(), [EX], [1])[0]
+    for pos in range(3):
+        t = tables[pos % 2]
+        ps = [p_t(replaced(EX.words, pos, w), 1) for w, _ in t]
+        rest = t[1][1] + t[2][1]
+        est = t[0][1] * ps[0] + rest * (ps[1] + ps[2]) / 2
+        se = rest * abs(ps[1] - ps[2]) / 2
+        assert m.score_errors(EX)[pos] == pytest.approx(se / (est * (1 - est) * math.log(2)), rel=1e-5)
+        assert got[pos] == pytest.approx(log2_odds(p_t(EX.words, 1)) - log2_odds(est), abs=1e-5)
+    assert m.candidates_evaluated(EX) == [3, 3, 3] and m.rows_spent(EX) == 1 + 9
+
+
+def test_standard_error_in_bits_clamps_the_probability():
+    from pathologies.attribution.marginalization import _bits
+
+    for p in (1.0, 1 - EPS / 10, 0.0):
+        assert _bits(p, 1e-3) == pytest.approx(1e-3 / ((1 - EPS) * EPS * math.log(2)), rel=1e-6)
+    assert _bits(0.5, 0.1) == pytest.approx(0.1 / (0.25 * math.log(2)))
+
+
+def test_adaptive_draws_nothing_once_max_candidates_is_spent_on_the_head():
+    m = Marginalization(TableLM(), mode="adaptive", head=4, max_candidates=3)
+    got = m.scores(make_bow(), [EX], [1])[0]
+    assert m.candidates_evaluated(EX) == [3, 3, 3] and m.score_errors(EX) == [0.0, 0.0, 0.0]
+    assert got == pytest.approx(oracle(EX, 1, lambda t: t[:3]), abs=1e-5)
+    assert m.rows_spent(EX) == 10 and m.rows_spent(Example(("never", "scored"))) == 1
+
+
+def test_group_marginalization_defaults_positions_and_messages():
+    ex = Example(("the", "movie", "great"))
+    model = make_bow()
+    assert marginalize_group(model, TableLM(), ex, [0, 2]) == marginalize_group(model, TableLM(), ex, [0, 2], sigma=1e-5)
+    for bad in ([3], [0, 3], [-1]):
+        with pytest.raises(InputError, match=r"^group positions must be word indices of the example \(0\.\.2\)$"):
+            marginalize_group(model, TableLM(), ex, bad)
+    with pytest.raises(InputError, match="^no combination of candidates reaches the likelihood threshold σ$"):
+        marginalize_group(model, TableLM(), ex, [0, 1, 2], sigma=0.9)
+    # a candidate whose likelihood is exactly sigma is kept (TABLES[0]: "bad" at 0.25)
+    got = marginalize_group(model, TableLM(), ex, [0], target=1, sigma=0.25)
+    p_without = (0.4 * p_t(("great", "movie", "great"), 1) + 0.25 * p_t(("bad", "movie", "great"), 1)) / 0.65
+    assert got == pytest.approx(log2_odds(p_t(ex.words, 1)) - log2_odds(p_without), abs=1e-5)
+
+
+def test_group_marginalization_asks_the_lm_about_the_example():
+    class ContextLM(MaskedWordModel):
+        """Candidates at a position: the next word of the example (0.7) or "bad" (0.3)."""
+
+        def distributions(self, example, positions):
+            words = example.words
+            return [WordDistribution([words[(p + 1) % len(words)], "bad"], torch.tensor([0.7, 0.3], dtype=torch.float64))
+                    for p in positions]
+
+    ex = Example(("fun", "not", "great"))
+    got = marginalize_group(make_bow(), ContextLM(), ex, [1], target=0, sigma=0.0)
+    p_without = 0.7 * p_t(("fun", "great", "great"), 0) + 0.3 * p_t(("fun", "bad", "great"), 0)
+    assert got == pytest.approx(log2_odds(p_t(ex.words, 0)) - log2_odds(p_without), abs=1e-5)
