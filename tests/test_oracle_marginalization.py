@@ -289,3 +289,15 @@ def test_group_marginalization_asks_the_lm_about_the_example():
     got = marginalize_group(make_bow(), ContextLM(), ex, [1], target=0, sigma=0.0)
     p_without = 0.7 * p_t(("fun", "great", "great"), 0) + 0.3 * p_t(("fun", "bad", "great"), 0)
     assert got == pytest.approx(log2_odds(p_t(ex.words, 0)) - log2_odds(p_without), abs=1e-5)
+
+
+def test_settings_and_what_only_the_adaptive_mode_has():
+    lm = TableLM()
+    lm.name = "models/tiny-mlm"
+    m = Marginalization(lm, mode="top-n", top_n=2)
+    assert m.settings() == {"mode": "top-n", "sigma": 1e-5, "top_n": 2, "head": 32, "draws": 96, "tol": 0.05,
+                            "growth": 2, "max_draws": 384, "seed": 0, "max_candidates": None, "mlm": "models/tiny-mlm"}
+    assert Marginalization(TableLM()).settings()["mlm"] == "mlm"
+    m.scores(make_bow(), [EX], [1])
+    assert m.score_bounds(EX) is None and m.score_errors(EX) is None  # fixed modes: exact sums
+    assert m.candidates_evaluated(EX) == [2, 2, 2] and m.rows_spent(EX) == 7
