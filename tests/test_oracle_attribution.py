@@ -261,3 +261,39 @@ def test_many_examples_in_small_batches_keep_their_order(hf):
     for ex, t, g, i in zip(exs, pred, grads, ig):
         assert g == pytest.approx(get_method("gradient").scores(hf, [ex], [t])[0], rel=1e-4, abs=1e-6)
         assert i == pytest.approx(get_method("integrated-gradients", n_steps=8).scores(hf, [ex], [t])[0], rel=1e-3, abs=1e-6)
+
+
+# --- survivors of the first attribution run (BoW model: fast) -----------------------------------
+
+
+def test_register_a_method_and_look_it_up():
+    from pathologies import InputError
+    from pathologies.attribution import REGISTRY, MethodInfo, check_method, register
+    from pathologies.attribution.loo import LeaveOneOut
+
+    factory = lambda **kw: LeaveOneOut(**kw)  # noqa: E731
+    register("test-loo", factory, needs=("mlm",), description="a test method")
+    try:
+        assert REGISTRY["test-loo"] == MethodInfo("test-loo", factory, ("mlm",), "a test method")
+        assert check_method("test-loo", available=["mlm"]).factory is factory
+        with pytest.raises(InputError, match="^test-loo needs a masked LM"):
+            check_method("test-loo")
+        register("test-plain", factory)
+        assert REGISTRY["test-plain"] == MethodInfo("test-plain", factory, (), "")
+        assert get_method("test-plain").name == "loo"
+    finally:
+        REGISTRY.pop("test-loo", None)
+        REGISTRY.pop("test-plain", None)
+
+
+def test_gradient_run_spends_one_row_per_example_and_handles_no_examples():
+    from pathologies.engine import ScoringEngine
+    from tiny_models import make_bow
+
+    model = make_bow()
+    engine = ScoringEngine(model)
+    method = get_method("gradient")
+    result = method.run(model, [Example(("great", "fun")), Example(("bad",))], None, engine)
+    assert result.rows == [1, 1] and result.errors is None and result.bounds is None
+    scores, probs, targets = method.attribute(model, [], [], engine)
+    assert scores == [] and targets == [] and probs.shape == (0, 2)
