@@ -159,3 +159,4 @@ def test_a_model_in_memory_is_refused_clearly(cluster, tmp_path):
     with pytest.raises(InputError, match="the Ray executor loads the model by path or hub name on each worker"):
         audit(make_bow(), ["great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False,
               executor=RayExecutor(workers=1))
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made

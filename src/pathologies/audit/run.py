@@ -146,8 +146,6 @@ def audit(
     manifest = build_manifest(
         spec, model, manifest_examples, model_source=model_source, data_spec=data_spec, mlm=mlm, index=index, cut=cut
     )
-    folder = RunFolder(out) if out is not None else None
-    done = folder.start(manifest) if folder is not None else set()
     plan = build_plan(spec, mlm=mlm, index=index)
     plan.sources = {
         "model": model_source,
@@ -155,6 +153,10 @@ def audit(
         "mlm": str(mlm) if isinstance(mlm, (str, Path)) else None,
         "index": str(index) if isinstance(index, (str, Path)) else None,
     }
+    if executor is not None and hasattr(executor, "check"):
+        executor.check(plan)  # before the folder is made: a refused run leaves nothing behind
+    folder = RunFolder(out) if out is not None else None
+    done = folder.start(manifest) if folder is not None else set()
     chunks = [
         (c, list(range(s, min(s + spec.chunk, len(examples)))))
         for c, s in enumerate(range(0, len(examples), spec.chunk))
