@@ -297,3 +297,25 @@ def test_gradient_run_spends_one_row_per_example_and_handles_no_examples():
     assert result.rows == [1, 1] and result.errors is None and result.bounds is None
     scores, probs, targets = method.attribute(model, [], [], engine)
     assert scores == [] and targets == [] and probs.shape == (0, 2)
+
+
+def test_log2_odds_clamps_both_ends_in_float64():
+    from pathologies.attribution.odds import log2_odds, weight_of_evidence
+
+    top = math.log2(1 - EPS) - math.log2(EPS)  # about 19.9 bits
+    assert float(log2_odds(1.0)) == pytest.approx(top, abs=1e-9) and float(log2_odds(1.5)) == pytest.approx(top, abs=1e-9)
+    assert float(log2_odds(0.0)) == pytest.approx(-top, abs=1e-9) and float(log2_odds(-0.5)) == pytest.approx(-top, abs=1e-9)
+    p = torch.tensor([0.3, 1.0], dtype=torch.float32)
+    out = log2_odds(p)
+    assert out.dtype == torch.float64
+    assert out.tolist() == pytest.approx([math.log2(float(p[0]) / (1 - float(p[0]))), top], abs=1e-9)
+    assert float(weight_of_evidence(1.0, 0.0)) == pytest.approx(2 * top, abs=1e-9)
+
+
+def test_erasure_default_and_message():
+    from pathologies import InputError
+    from pathologies.attribution.erasure import Erasure
+
+    assert Erasure().baseline == "unk" and Erasure().name == "erasure-unk"
+    with pytest.raises(InputError, match="^erasure baseline must be one of pad, unk, zero, not 'mask'$"):
+        Erasure("mask")
