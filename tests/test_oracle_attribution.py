@@ -319,3 +319,56 @@ def test_erasure_default_and_message():
     assert Erasure().baseline == "unk" and Erasure().name == "erasure-unk"
     with pytest.raises(InputError, match="^erasure baseline must be one of pad, unk, zero, not 'mask'$"):
         Erasure("mask")
+
+
+def test_method_by_name_passes_only_the_resources_a_method_needs():
+    from pathologies import InputError
+    from pathologies.attribution import REGISTRY, Marginalization, method_by_name, register
+    from pathologies.attribution.loo import LeaveOneOut
+    from pathologies.models.mlm import MaskedWordModel
+
+    class LM(MaskedWordModel):
+        def distributions(self, example, positions):
+            raise AssertionError("not called")
+
+    lm = LM()
+    m = method_by_name("marginalization", mlm=lm, index="unused", mode="top-n", top_n=3)
+    assert isinstance(m, Marginalization) and m._mlm is lm and (m.mode, m.top_n) == ("top-n", 3)
+    loo = method_by_name("loo-log-odds", mlm=lm, index="unused")
+    assert isinstance(loo, LeaveOneOut) and loo.name == "loo-log-odds"
+    with pytest.raises(InputError, match="^marginalization needs a masked LM"):
+        method_by_name("marginalization", index="unused")
+    seen = []
+    register("test-index", lambda index, **kw: seen.append((index, kw)) or LeaveOneOut(**kw), needs=("index",))
+    try:
+        method_by_name("test-index", mlm=lm, index="the-index", score="log-odds")
+        assert seen == [("the-index", {"score": "log-odds"})]
+        with pytest.raises(InputError, match="^test-index needs a DkNN index"):
+            method_by_name("test-index", mlm=lm)
+    finally:
+        REGISTRY.pop("test-index", None)
+
+
+def test_perturbation_rows_gradient_defaults_and_messages():
+    from pathologies import InputError
+    from pathologies.attribution.gradient import InputGradient
+    from pathologies.engine import ScoringEngine
+    from tiny_models import make_bow
+
+    model = make_bow()
+    result = get_method("loo").run(model, [Example(("great", "fun")), Example(("bad",))], None, ScoringEngine(model))
+    assert result.rows == [3, 2]  # the input and one deletion per word
+    assert InputGradient().variant == "signed" and InputGradient().name == "gradient"
+    with pytest.raises(InputError, match="^gradient variant must be one of signed, abs, l2, not 'l1'$"):
+        InputGradient("l1")
+
+
+def test_smoothgrad_uses_its_number_of_samples():
+    from pathologies.attribution.captum_methods import SmoothGradMethod
+    from tiny_models import make_bow
+
+    model = make_bow()
+    ex = [Example(("great", "bad", "fun"))]
+    one = SmoothGradMethod(nt_samples=1, stdevs=2.0, nt_samples_batch_size=1).scores(model, ex, [1])
+    many = SmoothGradMethod(nt_samples=8, stdevs=2.0, nt_samples_batch_size=8).scores(model, ex, [1])
+    assert one[0] != pytest.approx(many[0], abs=1e-4)
