@@ -101,7 +101,6 @@ class ScoringEngine:
         self.show_progress = show_progress
         self.stats = EngineStats()
         self.model_calls = 0
-        bound_heap()
 
     def probabilities(self, variants: Sequence[Example]) -> Tensor:
         """Class probabilities [N, C] for ``variants``, in order."""
@@ -209,11 +208,15 @@ class ScoringEngine:
 
 #: Allocations from this size up are mapped and unmapped by glibc (0: leave malloc alone).
 HEAP_MMAP_THRESHOLD = 128 * 1024
+#: Inputs of this many tokens or more make activations large enough for the heap to
+#: fragment: the first batch holding one bounds the heap (short texts keep malloc's speed).
+LONG_INPUT_TOKENS = 256
 _heap_bounded = False
 
 
 def bound_heap() -> None:
-    """Keep the resident set flat over a long run (once per process; glibc only).
+    """Keep the resident set flat over a long run (once per process; glibc only). Called by
+    :func:`token_batches` when an input of ``LONG_INPUT_TOKENS`` or more is batched.
 
     Batches of varying shapes leave glibc's heap fragmented: freed activations stay resident
     and the peak grows with the number of batches (measured, gradient on IMDB test reviews,
@@ -243,6 +246,8 @@ def bound_heap() -> None:
 
 def token_batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
     """Indices sorted by length, cut into batches whose padded size stays under the budgets."""
+    if lengths and max(lengths) >= LONG_INPUT_TOKENS:
+        bound_heap()  # long inputs: large, variously shaped activations would fragment the heap
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     batches: list[list[int]] = []
     current: list[int] = []
