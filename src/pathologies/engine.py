@@ -183,14 +183,15 @@ class ScoringEngine:
         model = self.model
         lengths = [model.n_tokens(v) for v in unique]
         layers: dict[str, Tensor] = {}
-        sentence = torch.empty(0)
+        sentence: Tensor | None = None
+
         def forward(batch):
             enc = model.encode([unique[i] for i in batch])
             with torch.inference_mode():
                 return model.hidden(model.embed_with_zeros(enc), enc)
 
         for batch, (logits, reps) in self._batches(lengths, forward, "representations"):
-            if not layers:  # sizes are known after the first batch
+            if sentence is None:  # sizes are known after the first batch
                 layers = {k: torch.empty(len(unique), v.shape[1]) for k, v in reps.layers.items()}
                 sentence = torch.empty(len(unique), reps.sentence.shape[1])
             index = torch.tensor(batch)
