@@ -36,16 +36,9 @@ def auroc(scores: list[float], positives: list[bool]) -> float | None:
     if not pos or not neg:
         return None
     # Mann-Whitney U through average ranks.
-    order = sorted(range(len(scores)), key=lambda i: scores[i])
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for m in range(i, j + 1):
-            ranks[order[m]] = (i + j) / 2 + 1
-        i = j + 1
+    from pathologies.trust import average_ranks
+
+    ranks = average_ranks(scores)
     r_pos = sum(r for r, y in zip(ranks, positives) if y)
     return (r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
