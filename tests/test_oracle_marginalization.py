@@ -301,3 +301,31 @@ def test_settings_and_what_only_the_adaptive_mode_has():
     m.scores(make_bow(), [EX], [1])
     assert m.score_bounds(EX) is None and m.score_errors(EX) is None  # fixed modes: exact sums
     assert m.candidates_evaluated(EX) == [2, 2, 2] and m.rows_spent(EX) == 7
+
+
+def test_constructor_messages_and_the_mlm_name_recorded(monkeypatch):
+    import pathologies.models.mlm as mlm_module
+
+    with pytest.raises(InputError, match="^marginalization mode must be one of sigma, top-n, adaptive, not 'exact'$"):
+        Marginalization(TableLM(), mode="exact")
+    with pytest.raises(InputError, match="^marginalization needs head, draws, max_draws ≥ 0, growth ≥ 2 and tol ≥ 0$"):
+        Marginalization(TableLM(), growth=1)
+    monkeypatch.setattr(mlm_module, "load_mlm", lambda path: TableLM())
+    assert Marginalization("models/some-mlm").settings()["mlm"] == "models/some-mlm"  # a path: recorded as given
+
+    class Duck:  # a likelihood model without a name
+        distributions = TableLM.distributions
+        tables = TABLES
+
+    assert Marginalization(Duck()).settings()["mlm"] == "mlm"
+
+
+def test_adaptive_stops_drawing_once_the_error_is_at_most_tol():
+    """A one-word tail: every draw is the same word, the standard error is 0 = tol, so no second round."""
+    engine = ScoringEngine(make_bow())
+    seen = []
+    real = engine.probabilities
+    engine.probabilities = lambda variants: seen.append(len(variants)) or real(variants)
+    tables = [t[:3] for t in TABLES]
+    Marginalization(TableLM(tables), mode="adaptive", head=2, draws=2, max_draws=16, tol=0.0).scores(make_bow(), [EX], [0], engine=engine)
+    assert seen == [1, 3 * (2 + 2)]
