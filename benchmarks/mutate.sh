@@ -74,6 +74,12 @@ for m in "${modules[@]}"; do
   fi
   commit=$(git -C "$ROOT" rev-parse --short "${MUTATE_FROM:-HEAD}" 2>/dev/null || echo worktree)
   [ "${MUTATE_FROM:-HEAD}" = worktree ] && commit="worktree on $(git -C "$ROOT" rev-parse --short HEAD)"
+  # The source mutated stays that of the first run; a resumed run says so.
+  if [ "$resume" = 1 ] && [ -f "$dir/.source" ]; then
+    commit="source $(cat "$dir/.source"), tests $commit (resumed)"
+  else
+    echo "$commit" > "$dir/.source"
+  fi
   find "$dir" -name __pycache__ -prune -exec rm -rf {} +
   {
     echo "[mutmut]"
@@ -99,9 +105,10 @@ for m in "${modules[@]}"; do
   [ "$LIMIT" -gt 0 ] && tmo=(timeout --signal=INT --kill-after=30 "$LIMIT")
   names=()
   if [ "$resume" = 1 ]; then
-    # mutants not killed last time: re-checked by name (a plain run lets earlier results stand)
+    # mutants that survived last time (not timeouts: they count as killed and are slow):
+    # re-checked by name (a plain run lets earlier results stand)
     mapfile -t names < <(cd "$dir" && "$PY" -m mutmut results --all true 2>/dev/null \
-      | awk -F': ' 'NF==2 && $2!="killed" && $2!="not checked" {gsub(/^ +/,"",$1); print $1}')
+      | awk -F': ' 'NF==2 && $2!="killed" && $2!="timeout" && $2!="not checked" {gsub(/^ +/,"",$1); print $1}')
     (cd "$dir" && "${tmo[@]}" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" >> "$dir/run.log" 2>&1) || rc=$?
   else
     (cd "$dir" && "${tmo[@]}" nice -n 19 "$PY" -m mutmut run --max-children "$CHILDREN" > "$dir/run.log" 2>&1) || rc=$?
