@@ -23,7 +23,7 @@ import torch
 
 from pathologies.attribution import get_method
 from pathologies.data import load_dataset, parse_spec
-from pathologies.metrics import evaluate_methods
+from pathologies.audit import AuditSpec, audit
 from pathologies.models import load_classifier
 from pathologies.models.mlm import load_mlm
 
@@ -74,8 +74,11 @@ def main() -> None:
             metrics = [m for m in metrics if m != "auc_rep"]
         start = time.perf_counter()
         print(f"== {spec}: {', '.join(metrics)}", flush=True)
-        row = evaluate_methods(model, examples, [method], out_dir=str(runs), metrics=metrics, mlm=mlm, show_progress=False)
-        table[name] = row[name]
+        spec = AuditSpec(methods=[name], metrics=metrics, reduce=None, curves=False, show=0,
+                         method_settings={name: method_settings} if method_settings else {})
+        run = audit(model, examples, runs / name, spec=spec, model_source=args.model, data_spec=args.data,
+                    mlm=args.mlm, show_progress=False)  # a run folder per method (resumable)
+        table[name] = run.table[name]
         settings[name] = {"settings": method_settings, "metrics": metrics, "examples": len(examples)}
         seconds[name] = round(time.perf_counter() - start, 1)
         print(json.dumps(table[name]), flush=True)

@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from pathologies.data import DATASETS, load_dataset
-from pathologies.metrics import PER_EXAMPLE, evaluate_methods
+from pathologies.audit import AuditSpec, audit
+from pathologies.metrics import PER_EXAMPLE
 from pathologies.models import load_classifier
 from pathologies.reduction import reduce_inputs, summarize
 from pathologies.training import TrainConfig, train_model
@@ -47,7 +48,8 @@ def machine(device: str) -> str:
 def evaluate(path: Path, dev, beam_eval: int, device: str = "cpu") -> dict:
     model = load_classifier(str(path), device=device)
     start = time.perf_counter()
-    row = evaluate_methods(model, dev, ["gradient"], metrics=list(PER_EXAMPLE) + ["reduction"], show_progress=False)["gradient"]
+    spec = AuditSpec(methods=["gradient"], metrics=list(PER_EXAMPLE) + ["reduction"], reduce=None, curves=False, show=0)
+    row = dict(audit(model, dev, None, spec=spec, show_progress=False).table["gradient"])
     if beam_eval:
         beam = summarize(reduce_inputs(model, dev[:beam_eval], beam=5, k=5))
         row["beam5_reduced_length"] = beam["mean_reduced_length"]
