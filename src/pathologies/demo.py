@@ -81,7 +81,7 @@ def run_demo(
     resumed like any run) and every view renders from its records. Returns the report path."""
     from rich.table import Table
 
-    from .audit import AuditSpec, Run, audit
+    from .audit import AuditSpec, RunMismatch, audit
     from .data import load_dataset
     from .models import load_classifier
     from .report import render_attribution, render_reduction
@@ -96,14 +96,22 @@ def run_demo(
     spec = AuditSpec(
         methods=["gradient", "loo"], metrics=["comprehensiveness", "sufficiency"], reduce="greedy", trust=True, show=5
     )
-    if _run_finished(run_dir):
-        run = Run.load(run_dir)
-        console.print(f"using the demo run {run_dir} (audited before)")
-    else:
-        console.print(f"auditing {n} SST-2 dev sentences (gradient, leave-one-out, greedy input reduction, trust checks) into {run_dir}")
-        clf = load_classifier(str(path))
-        dev = load_dataset("sst2", "dev", data_dir=data_dir, limit=n)
-        run = audit(clf, dev, run_dir, spec=spec, model_source=str(path), data_spec=f"sst2:dev (limit {n})")
+    clf = load_classifier(str(path))
+    dev = load_dataset("sst2", "dev", data_dir=data_dir, limit=n)
+    console.print(f"auditing {n} SST-2 dev sentences (gradient, leave-one-out, greedy input reduction, trust checks) into {run_dir}")
+
+    def run_audit():
+        return audit(clf, dev, run_dir, spec=spec, model_source=str(path), data_spec=f"sst2:dev (limit {n})")
+
+    try:
+        run = run_audit()  # a finished run is read back, an interrupted one resumes
+    except RunMismatch:
+        if out is not None:
+            raise
+        import shutil
+
+        shutil.rmtree(run_dir)  # our own cache, made with an earlier demo model: start again
+        run = run_audit()
     i = pick_example(run)
     uid = run.records["reductions"][i]["uid"]
     atts = {m: next(a for a in run.attributions(m) if a.uid == uid) for m in ("gradient", "loo")}
@@ -142,8 +150,3 @@ def run_demo(
     console.rule("5. The report")
     console.print(f"HTML report (metrics, heatmaps, reduction paths, trust checks, corpus view, figures): {report}")
     return report
-
-
-def _run_finished(path: Path) -> bool:
-    """A finished run folder is there (its summary is written last)."""
-    return (Path(path) / "summary.json").is_file()
