@@ -344,3 +344,12 @@ def test_reduce_to_file_shows_progress_only_when_asked(quad, tmp_path, monkeypat
     reduce_to_file(quad, exs, str(tmp_path / "a.jsonl"), chunk=1)
     reduce_to_file(quad, exs, str(tmp_path / "b.jsonl"), show_progress=False)
     assert shown == [("reduce", 2, True), ("reduce", 2, False)]
+
+
+def test_reduce_to_file_with_no_examples_says_so(quad, tmp_path):
+    from pathologies.reduction import reduce_to_file
+    from pathologies.text import InputError
+
+    with pytest.raises(InputError, match=r"^no examples to reduce$"):
+        reduce_to_file(quad, [], str(tmp_path / "none.jsonl"), show_progress=False)
+    assert not (tmp_path / "none.jsonl").exists()
