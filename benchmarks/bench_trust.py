@@ -36,7 +36,7 @@ def auroc(scores: list[float], positives: list[bool]) -> float | None:
     if not pos or not neg:
         return None
     # Mann-Whitney U through average ranks.
-    from pathologies.trust import average_ranks
+    from pathologies.ranks import average_ranks
 
     ranks = average_ranks(scores)
     r_pos = sum(r for r, y in zip(ranks, positives) if y)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from ..attribution import AttributionMethod
 from ..engine import ScoringEngine
-from ..metrics import DKNN, REDUCTION, metric_records
+from ..metrics import DKNN, metric_records
 from ..metrics.figures import removal_curves, representation_projection
 from ..models import TorchClassifier
 from ..reduction import InputReducer
@@ -120,7 +120,6 @@ def audit_chunk(
                 out["projections"].append({"index": pos, "uid": ex.uid, "method": first, "words": len(ex.words), **proj})
     if spec.trust:
         out["trust"] = trust_records(out, examples, positions, reductions, dknn_out)
-    out["engine"] = [{"requested": engine.stats.requested, "computed": engine.stats.computed, "cache_hits": engine.stats.cache_hits}]
     return out
 
 
@@ -141,7 +140,3 @@ def trust_records(out, examples, positions, reductions, dknn_out) -> list[dict[s
         card = trust_card(by_pos[pos], faith.get(pos), reductions[i] if reductions else None, dknn_rows[i])
         cards.append({"index": pos, **card.to_dict()})
     return cards
-
-
-def uses_reduction_metrics(spec: AuditSpec) -> bool:
-    return any(m in spec.metrics for m in REDUCTION)

@@ -230,7 +230,6 @@ class RayExecutor:
                 assert chunk == c
                 if c not in done:  # one commit per chunk, whatever Ray retried
                     done.add(c)
-                    records.pop("engine", None)
                     commit(c, records)
                     advance(len(pos))
                     self.stats["chunks"] += 1

@@ -165,7 +165,6 @@ def audit(
     memory: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
 
     def commit(chunk: int, records: dict[str, list[dict[str, Any]]]) -> None:
-        records.pop("engine", None)
         if folder is not None:
             folder.commit(chunk, records)
         else:

@@ -8,7 +8,7 @@ text from the data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..metrics import METRICS
 from ..text import InputError
@@ -69,7 +69,3 @@ def compare_rows(before: "Run", after: "Run", method: str | None = None) -> tupl
             if key in ra and key in rb:
                 rows.append((f"reduction: {key}", ra[key], rb[key]))
     return method, rows
-
-
-def describe(run: "Run") -> dict[str, Any]:
-    return {"model": run.manifest["model"]["source"], "data": run.manifest["data"]["spec"], "examples": run.manifest["data"]["examples"]}
