@@ -154,3 +154,30 @@ def test_all_examples_share_engine_batches(bert):
     longest = max(len(r.split()) for r in SENTENCES)
     # One call for the originals, one per step (all examples together), one for the baseline.
     assert reducer.engine.stats.batches <= 2 + longest
+
+
+def test_random_baseline_depends_on_the_sentence_and_seed_only_not_batch_position_or_verb(tmp_path):
+    """One seed rule: alone (uid #0), at another position of a batch (uid #k), in a data set
+    through the audit (a file's uid), the same sentence gets the same random words."""
+    from pathologies.audit import AuditSpec, audit
+    from pathologies.text import example_seed
+
+    model = make_bow()
+    texts = ["the movie was not boring great fun the movie", "great fun the movie was not bad not boring", "fun fun the movie great not"]
+    alone = [reduce_inputs(model, t)[0] for t in texts]
+    batch = reduce_inputs(model, ["bad movie", "the the"] + texts[::-1])[2:][::-1]
+    run = audit(
+        model, [Example.from_text(t, uid=f"mine.jsonl:{i + 7}") for i, t in enumerate(texts)], tmp_path / "run",
+        spec=AuditSpec(methods=["gradient"], metrics=[], reduce="greedy", reduce_by="gradient", curves=False, show=0),
+        show_progress=False,
+    )
+    audited = run.reductions()
+    for a, b, c in zip(alone, batch, audited):
+        assert a.final == b.final == c.final and len(a.final) < len(a.original)
+        assert a.random_baseline["words"] == b.random_baseline["words"] == c.random_baseline["words"]
+        assert a.random_baseline["confidence"] == pytest.approx(c.random_baseline["confidence"], abs=1e-6)
+    # The rule itself, pinned: sha256 of the seed and the content, the same in every process.
+    assert example_seed(0, Example(("a", "b"))) == example_seed(0, Example(("a", "b"), uid="elsewhere"))
+    assert example_seed(0, Example(("a", "b"))) != example_seed(1, Example(("a", "b")))
+    assert example_seed(0, Example(("a", "b"), fixed=("c",))) != example_seed(0, Example(("a", "b")))
+    assert example_seed(0, Example(("a", "b"))) == 9193274699867667350

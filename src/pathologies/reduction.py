@@ -16,7 +16,6 @@ on each candidate both checks its prediction and ranks its words for the next st
 from __future__ import annotations
 
 import random
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -24,7 +23,7 @@ from .attribution import AttributionMethod, PerturbationMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
 from .records import Reduction, ReductionStep, summarize  # noqa: F401  (re-exported)
-from .text import Example, InputError, as_examples
+from .text import Example, InputError, as_examples, example_seed
 
 
 def beam_size(k: int, length: int) -> int:
@@ -202,11 +201,12 @@ class InputReducer:
         )
 
     def _random_baselines(self, reductions: list[Reduction], searches: list[_Search]) -> None:
-        """Remove words at random (seeded per example) down to the reduced length."""
+        """Remove words at random down to the reduced length, seeded by the seed and the
+        example's content alone (:func:`pathologies.text.example_seed`): the same sentence gets
+        the same baseline alone, anywhere in a batch, and from every verb."""
         variants = []
         for r, s in zip(reductions, searches):
-            seed = zlib.crc32(f"{self.random_seed}:{r.uid}:{' '.join(r.original)}".encode())
-            rng = random.Random(seed)
+            rng = random.Random(example_seed(self.random_seed, s.original))
             keep = sorted(rng.sample(range(len(r.original)), len(r.final)))
             variants.append(s.original.with_words([r.original[i] for i in keep]))
         probs = self.engine.probabilities(variants)

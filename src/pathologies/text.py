@@ -8,6 +8,8 @@ model input (SNLI: premise fixed and first, hypothesis perturbed).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Sequence
 
@@ -142,3 +144,24 @@ def as_examples(examples: "Example | str | Iterable[Example | str]", *, what: st
         if not ex.words:
             raise InputError(f"example {ex.uid} has no words to {what}")
     return out
+
+
+#: How per-example random draws are seeded (recorded in a run's manifest): see :func:`example_seed`.
+SEED_RULE = "sha256(seed, words, fixed segment, fixed_first)"
+
+
+def example_seed(seed: int, example: Example, *extra: Any) -> int:
+    """A 64-bit seed for one example's random draws, from the seed and what the model sees.
+
+    It depends on the seed and the example's content (its perturbable words, the fixed
+    segment of a pair and its side), and on ``extra`` (e.g. a position), never on where the
+    example sits in a batch, which verb asked, or the process (no Python ``hash``). The uid is
+    left out on purpose: a text given on the command line gets the positional uid ``#0``, the
+    same sentence in a data file its line's uid, and both must draw the same.
+    """
+    key = json.dumps(
+        [int(seed), list(example.words), list(example.fixed) if example.fixed is not None else None,
+         bool(example.fixed_first), *extra],
+        ensure_ascii=False,
+    )
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")

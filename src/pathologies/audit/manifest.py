@@ -112,7 +112,7 @@ def now() -> str:
 WHERE_ONLY = ("source", "path", "spec")
 
 #: Manifest entries that make records comparable; a resume must match them all.
-IDENTITY = ("format", "model", "data", "spec", "resources", "device")
+IDENTITY = ("format", "model", "data", "spec", "resources", "seed_rule", "device")
 
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from ..attribution import method_by_name
 from ..models import TorchClassifier
 from ..progress import progress_bar
-from ..text import Example, as_examples
+from ..text import SEED_RULE, Example, as_examples
 from .compute import AuditPlan, audit_chunk
 from .folder import KINDS, RunFolder
 from .imported import ImportedScores
@@ -106,6 +106,7 @@ def build_manifest(
         "spec": spec.to_dict(),
         "resources": resources,
         "seeds": {"random_baseline": spec.seed, "torch_initial": torch.initial_seed()},
+        "seed_rule": SEED_RULE,  # how per-example draws are seeded: another rule, other records
         "environment": env,
         "created": now(),
         "cut": cut or {"truncated": 0},

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 from typing import Sequence
 
 import torch
 
 from ..engine import ScoringEngine
 from ..models.mlm import MaskedWordModel
-from ..text import Example
+from ..text import Example, example_seed
 from .removal import ranking
 
 
@@ -38,7 +37,7 @@ def auc_rep(
     steps = [max(1, math.floor(share * len(ex.words))) for ex in examples]
     p0 = engine.probabilities(states)
     curves = [[float(p0[i, t])] for i, t in enumerate(targets)]
-    rngs = [random.Random(zlib.crc32(f"{seed}:{ex.uid}:{' '.join(ex.words)}".encode())) for ex in examples]
+    rngs = [random.Random(example_seed(seed, ex)) for ex in examples]  # the one seed rule (text.py)
     for k in range(max(steps, default=0)):
         active = [i for i in range(len(states)) if k < steps[i]]
         for i in active:
