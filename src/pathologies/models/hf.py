@@ -4,14 +4,28 @@ Words are handed to the tokenizer already split (``is_split_into_words``), so th
 tokenizer's own ``word_ids`` give the word of every piece: right for WordPiece (BERT) and,
 with ``add_prefix_space``, for byte-level BPE (RoBERTa, GPT-2). Special tokens and the fixed
 segment of a pair map to no word.
+
+Padding: encoders read their first token and are padded on the right; decoder-only models
+(GPT-2, Llama, Qwen ...) read the state of their *last* token, which they cannot find when
+called with ``inputs_embeds``, so they are padded on the left, with position ids counted from
+each row's first real token. Which side a model needs is inferred from transformers' own
+class facts and then checked once at load time (see :func:`choose_padding`): batched scores
+must equal scores computed one input at a time, or inputs are run one at a time.
+
+An input with no pieces left (the deletion of a one-word input's only word) is scored on
+what the model sees for an empty text: its special tokens alone; a tokenizer that adds none
+(GPT-2, Qwen) gets one boundary token instead (:meth:`HFClassifier.empty_input_ids`).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -22,6 +36,42 @@ from .files import check_hf_folder, first_line, hf_weights_file
 
 # A one-piece stand-in tokenized in place of a sentinel word, whose id is then overwritten.
 _PLACEHOLDER = "a"
+
+# Inputs of different lengths that decide the padding side at load time (any tokenizer
+# turns them into some pieces; unknown words become unknown tokens or bytes).
+_PROBE = ("the movie was not very good , but the cast is fine", "a film")
+
+
+class BatchingWarning(UserWarning):
+    """A model gives other scores in a batch than alone, so inputs are run one at a time."""
+
+
+def reads_last_token(model) -> bool:
+    """Whether a sequence classifier is a decoder-only model, which pools its last token.
+
+    From transformers' class facts, not from a list of names: the model type has a causal-LM
+    head but no masked-LM head in transformers' registries (GPT-2, Llama, Qwen, OPT, Bloom,
+    XLNet ...), or its self-attention is causal (``is_causal``, set on decoder attention).
+    Encoder-decoder models are not.
+    """
+    config = model.config
+    if getattr(config, "is_encoder_decoder", False):
+        return False
+    try:
+        from transformers.models.auto.modeling_auto import (
+            MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+            MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        )
+
+        kind = getattr(config, "model_type", None)
+        if kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+            return True
+    except ImportError:  # an older transformers layout: the attention modules still tell
+        pass
+    return any(
+        getattr(m, "is_causal", None) is True and not getattr(m, "is_cross_attention", False)
+        for m in model.modules()
+    )
 
 
 def _quiet_transformers() -> None:
@@ -84,6 +134,12 @@ class HFClassifier(TorchClassifier):
             ZERO_WORD: tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
         }
         self._pieces = lru_cache(maxsize=200_000)(self._count_pieces)
+        self._takes_positions = "position_ids" in inspect.signature(self.module.forward).parameters
+        #: "left" or "right": the side batches are padded on (:func:`choose_padding`).
+        self.padding_side = "left" if reads_last_token(self.module) else "right"
+        #: True when no padding side gives batched scores equal to one-at-a-time scores.
+        self.one_at_a_time = False
+        self.padding_side, self.one_at_a_time = choose_padding(self)
 
     @classmethod
     def load(
@@ -138,9 +194,10 @@ class HFClassifier(TorchClassifier):
                 f"{path_or_name}: the tokenizer has {len(tokenizer)} tokens but the model embeds only {rows}; "
                 "the tokenizer files belong to another model"
             )
-        if tokenizer.pad_token is None:  # GPT-2 style models
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:  # GPT-2 style models
+            # Only the filler of padded positions (masked out) and the [PAD] erasure token;
+            # the model's config is left alone (see _pad_id_set).
             tokenizer.pad_token = tokenizer.eos_token
-            model.config.pad_token_id = tokenizer.pad_token_id
         return cls(model, tokenizer, device=device)
 
     # --- sizes ------------------------------------------------------------------------
@@ -169,7 +226,24 @@ class HFClassifier(TorchClassifier):
         n = sum(self._pieces(w) for w in example.words)
         if example.fixed is not None:
             n += sum(self._pieces(w) for w in example.fixed)
-        return n + self._n_special[example.is_pair]
+        return max(1, n + self._n_special[example.is_pair])  # the empty input: one stand-in
+
+    def empty_input_ids(self) -> list[int]:
+        """The tokens an input with no pieces left is scored on.
+
+        The model's special tokens for an empty text (BERT: [CLS] [SEP]; Llama: <s>); for a
+        tokenizer that adds none, one boundary token: BOS, else EOS, else PAD (GPT-2 and
+        Qwen: <|endoftext|>, the token between their training documents). A tokenizer with
+        none of these gives ``[]``: then one position with a zero embedding is scored.
+        """
+        ids = list(self.tokenizer([[]], is_split_into_words=True)["input_ids"][0])
+        if ids:
+            return ids
+        tok = self.tokenizer
+        for token_id in (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id):
+            if token_id is not None:
+                return [int(token_id)]
+        return []
 
     # --- encoding ---------------------------------------------------------------------
     def _tokenize(self, examples: Sequence[Example]) -> list[tuple[list[int], list[int], list[int], list[int]]]:
@@ -216,6 +290,10 @@ class HFClassifier(TorchClassifier):
                     keep_types.append(types[t])
                     widx.append(w if in_words else -1)
                     zeros.append(word == ZERO_WORD)
+                if not keep_ids:  # no pieces left: the documented empty input
+                    stand_in = self.empty_input_ids()
+                    keep_ids = stand_in or [self.tokenizer.pad_token_id or 0]
+                    keep_types, widx, zeros = [0] * len(keep_ids), [-1] * len(keep_ids), [not stand_in] * len(keep_ids)
                 rows[i] = (keep_ids, keep_types, widx, zeros)
         return rows
 
@@ -229,13 +307,15 @@ class HFClassifier(TorchClassifier):
         mask = torch.zeros((B, T), dtype=torch.long)
         widx = torch.full((B, T), -1, dtype=torch.long)
         zeros = torch.zeros((B, T), dtype=torch.bool)
+        left = self.padding_side == "left"
         for b, (ids, tt, wi, zf) in enumerate(rows):
             n = len(ids)
-            input_ids[b, :n] = torch.tensor(ids)
-            types[b, :n] = torch.tensor(tt)
-            mask[b, :n] = 1
-            widx[b, :n] = torch.tensor(wi)
-            zeros[b, :n] = torch.tensor(zf, dtype=torch.bool)
+            at = slice(T - n, T) if left else slice(0, n)
+            input_ids[b, at] = torch.tensor(ids)
+            types[b, at] = torch.tensor(tt)
+            mask[b, at] = 1
+            widx[b, at] = torch.tensor(wi)
+            zeros[b, at] = torch.tensor(zf, dtype=torch.bool)
         extra = {}
         if "token_type_ids" in self.tokenizer.model_input_names:
             extra["token_type_ids"] = types.to(self.device)
@@ -255,21 +335,36 @@ class HFClassifier(TorchClassifier):
     def forward_embeddings(self, embeds: Tensor, enc: Encoded) -> Tensor:
         extra = _expand(enc.extra, embeds.shape[0])
         mask = _expand({"m": enc.attention_mask}, embeds.shape[0])["m"]
-        return self.module(inputs_embeds=embeds, attention_mask=mask, **extra).logits
+        if self.one_at_a_time and embeds.shape[0] > 1:
+            return torch.cat([self._run(e, m, x).logits for e, m, x in _rows(embeds, mask, extra)])
+        return self._run(embeds, mask, extra).logits
 
     def hidden(self, embeds: Tensor, enc: Encoded) -> tuple[Tensor, Representations]:
-        out = self.module(
-            inputs_embeds=embeds,
-            attention_mask=enc.attention_mask,
-            output_hidden_states=True,
-            **enc.extra,
-        )
-        mask = enc.attention_mask.unsqueeze(-1).to(embeds.dtype)
+        if self.one_at_a_time and embeds.shape[0] > 1:
+            parts = [self._hidden(e, m, x) for e, m, x in _rows(embeds, enc.attention_mask, enc.extra)]
+            logits = torch.cat([p[0] for p in parts])
+            layers = {k: torch.cat([p[1].layers[k] for p in parts]) for k in parts[0][1].layers}
+            return logits, Representations(layers=layers, sentence=torch.cat([p[1].sentence for p in parts]))
+        return self._hidden(embeds, enc.attention_mask, enc.extra)
+
+    def _hidden(self, embeds: Tensor, attention_mask: Tensor, extra: dict[str, Tensor]) -> tuple[Tensor, Representations]:
+        out = self._run(embeds, attention_mask, extra, output_hidden_states=True)
+        mask = attention_mask.unsqueeze(-1).to(embeds.dtype)
         layers = {}
         for i, h in enumerate(out.hidden_states):
             name = "embeddings" if i == 0 else f"layer_{i}"
             layers[name] = (h * mask).sum(1) / mask.sum(1).clamp(min=1)
-        return out.logits, Representations(layers=layers, sentence=out.hidden_states[-1][:, 0])
+        # The sentence vector is the state the classification head reads: the last token of
+        # a left-padded (decoder) batch, the first ([CLS]) otherwise.
+        position = -1 if self.padding_side == "left" else 0
+        return out.logits, Representations(layers=layers, sentence=out.hidden_states[-1][:, position])
+
+    def _run(self, embeds: Tensor, attention_mask: Tensor, extra: dict[str, Tensor], **kwargs):
+        """The model on input embeddings; position ids from the mask when left-padded."""
+        if self.padding_side == "left" and self._takes_positions:
+            kwargs["position_ids"] = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        with _pad_id_set(self.module.config):
+            return self.module(inputs_embeds=embeds, attention_mask=attention_mask, **extra, **kwargs)
 
     def save(self, directory: str) -> None:
         _quiet_transformers()
@@ -322,6 +417,63 @@ def _first_mismatch(local: Path) -> str:
     except Exception:  # only a detail of the message
         pass
     return ""
+
+
+def choose_padding(model: HFClassifier) -> tuple[str, bool]:
+    """(padding side, one at a time) under which batched scores equal one-at-a-time scores.
+
+    Tries the side :func:`reads_last_token` suggests, then the other, on two probe inputs
+    of different lengths; when neither reproduces the scores of each input run alone (or a
+    batch fails), every input is run alone, with one :class:`BatchingWarning`. Never a
+    silently wrong score, at worst a slower one.
+    """
+    preferred = model.padding_side
+    examples = [Example.from_text(t) for t in _PROBE]
+    try:
+        with torch.inference_mode():
+            alone = torch.cat([model.logits([ex]) for ex in examples]).float()
+            for side in (preferred, "left" if preferred == "right" else "right"):
+                model.padding_side = side
+                batched = model.logits(examples).float()
+                scale = 1.0 + float(alone.abs().max())
+                tol = 1e-4 if model.module.dtype == torch.float32 else 2e-2
+                if torch.allclose(batched, alone, rtol=0.0, atol=tol * scale):
+                    return side, False
+    except Exception as err:  # a model that cannot run batches at all: run inputs alone
+        reason = f"a batch of two inputs fails ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
+    else:
+        reason = "neither left nor right padding gives the scores of each input run alone"
+    warnings.warn(
+        f"{type(model.module).__name__}: {reason}; inputs are scored one at a time (slower, never padded)",
+        BatchingWarning,
+        stacklevel=3,
+    )
+    return preferred, True
+
+
+@contextmanager
+def _pad_id_set(config) -> Iterator[None]:
+    """A placeholder ``pad_token_id`` for the duration of a call.
+
+    Decoder classifiers without one (GPT-2) refuse batches of more than one input, although
+    with ``inputs_embeds`` the id is never read: the last position is pooled, and left
+    padding makes it the last real token. The config is restored, so nothing is saved.
+    """
+    if getattr(config, "pad_token_id", 0) is not None:
+        yield
+        return
+    config.pad_token_id = -1
+    try:
+        yield
+    finally:
+        config.pad_token_id = None
+
+
+def _rows(embeds: Tensor, mask: Tensor, extra: dict[str, Tensor]) -> Iterator[tuple[Tensor, Tensor, dict[str, Tensor]]]:
+    """Each row of a batch alone, cut to its real tokens."""
+    for b in range(embeds.shape[0]):
+        keep = mask[b].bool()
+        yield embeds[b : b + 1, keep], mask[b : b + 1, keep], {k: v[b : b + 1, keep] for k, v in extra.items()}
 
 
 def _expand(tensors: dict[str, Tensor], batch: int) -> dict[str, Tensor]:
