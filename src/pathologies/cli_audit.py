@@ -239,7 +239,8 @@ def report(
     _show_warnings()
     try:
         loaded = _runs_for(
-            runs, data, runs_dir, limit=limit, methods=methods, metrics=metrics, reduce=reduce, show=show, mlm=mlm,
+            # --show is a view setting (heatmaps shown): not passed to the audit, whose identity it is not
+            runs, data, runs_dir, limit=limit, methods=methods, metrics=metrics, reduce=reduce, mlm=mlm,
             index=index, device=device, data_dir=data_dir, encoding=encoding,
         )
         written = write_report(loaded, out, n_show=show)

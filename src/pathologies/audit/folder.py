@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..text import InputError
-from .manifest import differences
+from .manifest import check_format, differences
 
 KINDS = ("attributions", "metrics", "reductions", "curves", "projections", "trust")
 MANIFEST = "manifest.json"
@@ -67,7 +67,7 @@ class RunFolder:
 
     def manifest(self) -> dict[str, Any]:
         try:
-            return json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+            return check_format(json.loads((self.path / MANIFEST).read_text(encoding="utf-8")), self.path / MANIFEST)
         except FileNotFoundError:
             raise InputError(f"{self.path} is not a run folder (no {MANIFEST}); make one with `pathologies audit`") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -121,6 +121,12 @@ class RunFolder:
         (self.path / "records").mkdir(parents=True, exist_ok=True)
         write_json(self.path / MANIFEST, manifest)
         return set()
+
+    def add_session(self, session: dict[str, Any]) -> None:
+        """Record that a resume computed more chunks (when, and on which executor)."""
+        manifest = self.manifest()
+        manifest.setdefault("sessions", []).append(session)
+        write_json(self.path / MANIFEST, manifest)
 
     def _recover(self) -> None:
         """Cut every record file back to the last commit; drop a torn commit line."""

@@ -112,6 +112,14 @@ class RayExecutor:
         #: Called with each new actor handle (tests use it to find an actor's process).
         self.on_actor: Callable[[Any], None] | None = None
 
+    def describe(self) -> dict[str, Any]:
+        """What the run's manifest records of this executor (not part of the run's identity)."""
+        return {
+            "kind": "ray", "workers": self.workers, "threads_per_worker": self.threads_per_worker,
+            "gpus_per_worker": self.gpus_per_worker,
+            "address": self.address or os.environ.get("RAY_ADDRESS") or "a local Ray started for the run",
+        }
+
     @property
     def device(self) -> str:
         return "cuda" if self.gpus_per_worker > 0 else "cpu"

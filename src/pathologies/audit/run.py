@@ -21,7 +21,9 @@ from .compute import AuditPlan, audit_chunk
 from .folder import KINDS, RunFolder
 from .imported import ImportedScores
 from .loaded import Run, corpus_tables, summarize_run
-from .manifest import FORMAT_VERSION, data_identity, environment, model_identity, now, resource_identity
+from .manifest import (
+    FORMAT_VERSION, data_identity, environment, executor_identity, model_identity, now, resource_identity,
+)
 from .spec import AuditSpec
 
 
@@ -91,14 +93,22 @@ def build_plan(spec: AuditSpec, mlm=None, index=None) -> AuditPlan:
 
 def build_manifest(
     spec: AuditSpec, model: TorchClassifier, examples: Sequence[Example], *, model_source: str | None,
-    data_spec: str | None, mlm=None, index=None, cut: dict[str, Any] | None = None,
+    data_spec: str | None, mlm=None, index=None, cut: dict[str, Any] | None = None, plan: AuditPlan | None = None,
+    executor=None,
 ) -> dict[str, Any]:
+    """The run's manifest. ``plan``: the loaded masked LM and index, hashed when they were not
+    given as folders (a hub name, an object). ``executor``: recorded (``executor`` and the
+    first of ``sessions``), not part of the identity."""
     import torch
 
     device = str(getattr(model, "device", "cpu"))
     env = environment(device)
-    resources = {"mlm": resource_identity(mlm), "index": resource_identity(index)}
+    resources = {
+        "mlm": resource_identity(mlm, plan.mlm if plan is not None else None),
+        "index": resource_identity(index, plan.dknn if plan is not None else None),
+    }
     resources["imports"] = {n: resource_identity(p) for n, p in spec.imports.items()} or None
+    ran_on = executor_identity(executor)
     return {
         "format": FORMAT_VERSION,
         "model": model_identity(model_source, model),
@@ -110,6 +120,8 @@ def build_manifest(
         "environment": env,
         "created": now(),
         "cut": cut or {"truncated": 0},
+        "executor": ran_on,
+        "sessions": [{"started": now(), "executor": ran_on}],
     }
 
 
@@ -144,10 +156,11 @@ def audit(
         ImportedScores(path, name).check(examples)
     manifest_examples = examples
     examples, cut = fit_examples(model, examples)
-    manifest = build_manifest(
-        spec, model, manifest_examples, model_source=model_source, data_spec=data_spec, mlm=mlm, index=index, cut=cut
-    )
     plan = build_plan(spec, mlm=mlm, index=index)
+    manifest = build_manifest(
+        spec, model, manifest_examples, model_source=model_source, data_spec=data_spec, mlm=mlm, index=index, cut=cut,
+        plan=plan, executor=executor,
+    )
     plan.sources = {
         "model": model_source,
         "device": str(getattr(model, "device", "cpu")),
@@ -163,6 +176,8 @@ def audit(
         for c, s in enumerate(range(0, len(examples), spec.chunk))
     ]
     pending = [(c, pos) for c, pos in chunks if c not in done]
+    if folder is not None and pending and done:  # a resume that computes: say where it ran
+        folder.add_session(manifest["sessions"][0])
     memory: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
 
     def commit(chunk: int, records: dict[str, list[dict[str, Any]]]) -> None:
