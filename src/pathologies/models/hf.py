@@ -294,8 +294,23 @@ class HFClassifier(TorchClassifier):
                     stand_in = self.empty_input_ids()
                     keep_ids = stand_in or [self.tokenizer.pad_token_id or 0]
                     keep_types, widx, zeros = [0] * len(keep_ids), [-1] * len(keep_ids), [not stand_in] * len(keep_ids)
+                pad_id = self._pooling_pad_id()
+                if pad_id is not None:
+                    # transformers pools the last token that is not the pad token; what follows
+                    # it cannot change its state (causal attention), so it is not run at all
+                    real = [t for t, (x, z) in enumerate(zip(keep_ids, zeros)) if x != pad_id or z]
+                    n = (real[-1] if real else 0) + 1
+                    keep_ids, keep_types, widx, zeros = keep_ids[:n], keep_types[:n], widx[:n], zeros[:n]
                 rows[i] = (keep_ids, keep_types, widx, zeros)
         return rows
+
+    def _pooling_pad_id(self) -> int | None:
+        """The pad id a left-padded (decoder) model's pooling skips over, if its config names one."""
+        if self.padding_side != "left":
+            return None
+        config = self.module.config
+        config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        return getattr(config, "pad_token_id", None)
 
     def encode(self, examples: Sequence[Example]) -> Encoded:
         rows = self._tokenize(examples)
