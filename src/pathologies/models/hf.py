@@ -439,25 +439,32 @@ def choose_padding(model: HFClassifier) -> tuple[str, bool]:
 
     Tries the side :func:`reads_last_token` suggests, then the other, on two probe inputs
     of different lengths; when neither reproduces the scores of each input run alone (or a
-    batch fails), every input is run alone, with one :class:`BatchingWarning`. Never a
-    silently wrong score, at worst a slower one.
+    batch of two fails), every input is run alone, with one :class:`BatchingWarning`. Never
+    a silently wrong score, at worst a slower one. A model that cannot even run one input
+    (no ``inputs_embeds`` support, an unknown word without an unknown token) is not probed:
+    its error comes at its first use, as before.
     """
     preferred = model.padding_side
     examples = [Example.from_text(t) for t in _PROBE]
-    try:
-        with torch.inference_mode():
-            alone = torch.cat([model.logits([ex]) for ex in examples]).float()
-            for side in (preferred, "left" if preferred == "right" else "right"):
-                model.padding_side = side
-                batched = model.logits(examples).float()
-                scale = 1.0 + float(alone.abs().max())
-                tol = 1e-4 if model.module.dtype == torch.float32 else 2e-2
-                if torch.allclose(batched, alone, rtol=0.0, atol=tol * scale):
-                    return side, False
-    except Exception as err:  # a model that cannot run batches at all: run inputs alone
-        reason = f"a batch of two inputs fails ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})"
-    else:
-        reason = "neither left nor right padding gives the scores of each input run alone"
+    reason = "neither left nor right padding gives the scores of each input run alone"
+    with torch.inference_mode():
+        for side in (preferred, "left" if preferred == "right" else "right"):
+            model.padding_side = side
+            try:
+                alone = torch.cat([model.logits([ex]) for ex in examples])
+            except Exception:
+                model.padding_side = preferred
+                return preferred, False
+            try:
+                batched = model.logits(examples)
+            except Exception as err:
+                reason = f"a batch of two inputs fails ({type(err).__name__}: {first_line(err)})"
+                continue
+            tol = 1e-4 if alone.dtype in (torch.float32, torch.float64) else 2e-2
+            scale = 1.0 + float(alone.float().abs().max())
+            if torch.allclose(batched.float(), alone.float(), rtol=0.0, atol=tol * scale):
+                return side, False
+    model.padding_side = preferred
     warnings.warn(
         f"{type(model.module).__name__}: {reason}; inputs are scored one at a time (slower, never padded)",
         BatchingWarning,
