@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pathologies import Example
+from pathologies import Example, InputError
 from pathologies.explain import explain
 from pathologies.models import HFClassifier, load_classifier
 from pathologies.models.hf import BatchingWarning, reads_last_token
@@ -346,6 +346,8 @@ def test_tokenizer_without_any_boundary_token_scores_a_zero_embedding(tmp_path):
     with torch.no_grad():
         expected = torch.softmax(module(inputs_embeds=torch.zeros(1, 1, 16)).logits, -1)[0]
     assert torch.allclose(model.predict_proba([empty, Example.from_text("a fine film")])[0], expected, **TOL)
+    with pytest.raises(InputError, match="no padding token"):  # [PAD] erasure: one clear line
+        explain(model, "a fine film", method="erasure-pad")
 
 
 # --- no pad token -------------------------------------------------------------------------------

@@ -283,6 +283,11 @@ class HFClassifier(TorchClassifier):
                     if word in self._sentinel_ids:
                         if previous == (s, w):
                             continue  # a sentinel is one token, whatever the placeholder became
+                        if self._sentinel_ids[word] is None:
+                            raise InputError(
+                                "the tokenizer has no padding token (nor an end-of-sequence token to pad "
+                                "with), so erasure by [PAD] is not defined for this model; use erasure-unk or erasure-zero"
+                            )
                         ids[t] = self._sentinel_ids[word]
                     previous = (s, w)
                     in_words = s == target_seq and w is not None
