@@ -168,9 +168,8 @@ def main() -> None:
     seconds = 0.0
     if not args.analyse_only:
         from pathologies.data import load_dataset, parse_spec
-        from pathologies.engine import ScoringEngine
         from pathologies.models import load_classifier
-        from pathologies.trust import check
+        from pathologies.audit import check
 
         name, split, _ = parse_spec(args.data)
         examples = load_dataset(name, split).examples
@@ -182,7 +181,6 @@ def main() -> None:
         if args.limit:
             examples = examples[: args.limit]
         model = load_classifier(args.model)
-        engine = ScoringEngine(model)
         index = None
         if args.index:
             from pathologies.dknn import DkNN
@@ -199,7 +197,7 @@ def main() -> None:
         with cards_path.open("a") as f:
             for start in range(0, len(todo), args.chunk):
                 part = todo[start : start + args.chunk]
-                for c in check(model, part, methods=args.methods.split(","), beam=args.beam or None, engine=engine, index=index, mlm=mlm):
+                for c in check(model, part, methods=args.methods.split(","), beam=args.beam or None, index=index, mlm=mlm):
                     d = c.to_dict()
                     f.write(json.dumps(d) + "\n")
                     done.append(d)

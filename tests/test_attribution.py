@@ -11,7 +11,8 @@ import torch
 from pathologies import Example, InputError
 from pathologies.attribution import get_method
 from pathologies.engine import ScoringEngine
-from pathologies.explain import explain, explain_to_file
+from pathologies.audit import explain_to_file
+from pathologies.explain import explain
 from pathologies.models import load_classifier
 from tiny_models import BOW_WEIGHTS, UNK_WEIGHT, bow_p, make_bert_dir, make_bow
 

@@ -146,7 +146,7 @@ def test_names_are_checked_before_anything_is_computed(tmp_path):
         (dict(metrics=["comprehensiveness", "magic"]), "unknown metric"),
         (dict(reduce="beam:x"), "--reduce takes greedy or beam:K"),
         (dict(methods=["marginalization"]), "needs a masked LM"),
-        (dict(metrics=["auc_rep"]), "auc_rep needs --mlm"),
+        (dict(metrics=["auc_rep"]), "auc_rep needs a masked LM: --mlm DIR"),
         (dict(methods=["conformity"]), "needs a DkNN index"),
     ]:
         with pytest.raises(InputError, match=msg):
@@ -219,6 +219,8 @@ def test_views_render_from_records_without_the_model(tmp_path):
     assert "<script" not in html.lower()
     assert html.count("data:image/png;base64,") == 6  # 3 figures × 2 runs side by side
     run = Run.load(tmp_path / "run")
+    import pathologies.report.views  # noqa: F401  (the view layer registers the records' HTML renderers)
+
     assert "<span class=\"w\"" in run._repr_html_()
     assert "unbelievably" in run.attributions("gradient")[0]._repr_html_()
     assert "label kept" in run.reductions()[0]._repr_html_()

@@ -134,7 +134,7 @@ def test_named_data_set_on_the_wrong_model(shared_data):
 
 
 def test_cli_helper_maps_file_labels_onto_the_model(tmp_path, bert):
-    from pathologies.cli import _examples
+    from pathologies.cli_common import _examples
 
     path = write(tmp_path / "a.csv", "text,label\ngreat fun,class1\nbad,CLASS0\nawful,0\n")
     assert [ex.label for ex in _examples(None, None, str(path), None, None, labels=bert.labels)] == [1, 0, 0]

@@ -630,7 +630,7 @@ def test_exact_messages_of_aggregate_needs_and_unknown_metrics():
         aggregate([])
     with pytest.raises(InputError, match="^auc_rep needs a masked LM: --mlm DIR$"):
         check_needs(["auc_rep"], mlm=False, index=True)
-    with pytest.raises(InputError, match=r"^credibility and conformity need a DkNN index: --index DIR \(pathologies dknn fit\)$"):
+    with pytest.raises(InputError, match=r"^conformity needs a DkNN index: --index DIR \(pathologies dknn fit\)$"):
         check_needs(["conformity"], mlm=True, index=False)
     with pytest.raises(InputError) as err:
         evaluate_examples(make_bow(), [Example(("great",))], "loo", metrics=["ir", "magic", "foo"])

@@ -13,7 +13,9 @@ from pathologies.attribution import Attribution
 from pathologies.reduction import Reduction, ReductionStep
 from pathologies.text import Example
 from pathologies import trust
-from pathologies.trust import TrustCard, check, kendall_tau_b, spearman, trust_card
+from pathologies.audit import check
+from pathologies.report.trust_view import render_card
+from pathologies.trust import TrustCard, kendall_tau_b, spearman, trust_card
 from tiny_models import BOW_BIAS, UNK_WEIGHT, BowClassifier, BowNet, bow_p, make_bert_dir, make_bow
 
 WORDS = ["w0", "w1", "w2", "w3", "w4"]
@@ -218,6 +220,8 @@ def test_score_is_the_mean_of_components_and_card_round_trips():
     assert card.verdict == "trust"
     back = TrustCard.from_dict(json.loads(json.dumps(card.to_dict())))
     assert back == card
+    import pathologies.report.views  # noqa: F401  (the view layer registers the records' HTML renderers)
+
     assert "trust" in card._repr_html_()
 
 
@@ -244,7 +248,7 @@ def test_render_card_prints_every_signal():
 
     card = trust_card({"gradient": att(M1), "loo": att([1, 4, 5, 3, 2], "loo")}, reduction=reduction(["w3"]))
     console = Console(record=True, width=200)
-    trust.render_card(card, console)
+    render_card(card, console)
     text = console.export_text()
     assert "DO NOT TRUST" in text and "agreement" in text and "reduction" in text and "→" in text
 

@@ -13,18 +13,15 @@ from typing import List, Optional
 
 import typer
 
-from .cli import (
-    DataDir, EncodingOpt, IndexOpt, LimitOpt, _fail, _key_values, _offline_defaults, _quiet_device, _say, _show_warnings,
-    app, console,
+from .cli_common import (
+    DataDir, DeviceOpt, EncodingOpt, IndexOpt, LimitOpt, _fail, _key_values, _offline_defaults, _quiet_device, _say,
+    _show_warnings, app, console, names,
 )
-from .data import check_limit
+from .audit.spec import AuditSpec
 from .text import InputError
 
-DEFAULT_METRICS = "comprehensiveness,sufficiency,aopc_comprehensiveness,aopc_sufficiency,ir,ur,i_var,u_var"
-
-
-def _names(text: str) -> list[str]:
-    return [m.strip() for m in text.split(",") if m.strip()]
+_DEFAULT = AuditSpec()
+DEFAULT_METRICS = ",".join(_DEFAULT.metrics)
 
 
 def _method_settings(items: list[str]) -> dict[str, dict]:
@@ -81,58 +78,44 @@ def run_audit(
     executor: str = "local", address: Optional[str] = None, workers: int = 2, gpus_per_worker: float = 0,
     threads_per_worker: int = 1, trust: bool = False,
 ):
-    """Validate everything, load the model and data, and audit (the library call behind the CLI).
-
-    ``executor``: ``local`` (chunks one after another here) or ``ray`` (chunks spread over
-    ``workers`` Ray actors, see :class:`pathologies.audit.ray_executor.RayExecutor`).
-    """
-    from .audit import AuditSpec, audit
-    from .audit.ray_executor import executor_from_options
-    from .models import load_classifier
+    """The options of the command line as an :class:`AuditSpec`, then
+    :func:`pathologies.audit.sources.audit_sources` (which checks, loads and runs)."""
+    from .audit.sources import audit_sources
 
     spec = AuditSpec(
-        methods=_names(methods), metrics=_names(metrics), reduce=None if reduce in ("none", "") else reduce,
+        methods=names(methods), metrics=names(metrics), reduce=None if reduce in ("none", "") else reduce,
         reduce_by=reduce_by, share=share, seed=seed, chunk=chunk, show=show, trust=trust,
         method_settings=_method_settings(set_ or []), imports=_imports(imports or [], as_names or []),
     )
     spec.methods += [n for n in spec.imports if n not in spec.methods]
-    spec.validate(mlm=mlm is not None, index=index is not None)  # before loading anything
-    run_on = executor_from_options(
-        executor, address=address, workers=workers, gpus_per_worker=gpus_per_worker, threads_per_worker=threads_per_worker
-    )
-    if run_on is not None:  # the driver's model (fitting, provenance) sits on the workers' device
-        if device not in ("auto", run_on.device):
-            raise InputError(
-                f"--device {device} with --executor ray: Ray workers run on {run_on.device} "
-                f"({'--gpus-per-worker ' + format(gpus_per_worker, 'g') if gpus_per_worker else 'no --gpus-per-worker'})"
-            )
-        device = run_on.device
-        _say(f"executor: Ray, {workers} worker(s) × {threads_per_worker} thread(s), "
-             f"{gpus_per_worker:g} GPU(s) each, at {address or 'a local Ray started for this run'}")
-    from .data import load_data, match_labels
-
-    dataset = load_data(data, limit=check_limit(limit, "--limit"), data_dir=data_dir, encoding=encoding)  # before the model
-    clf = load_classifier(model, device=_quiet_device(device))
-    examples = match_labels(dataset, clf).examples  # the data's labels onto the model's, by name or index
-    if out is not None:
-        _say(f"device: {clf.device}")  # once, when everything has been checked and the run starts
-    return audit(
-        clf, examples, out, spec=spec, model_source=model, data_spec=data + (f" (limit {limit})" if limit else ""),
-        mlm=mlm, index=str(index) if index else None, show_progress=show_progress, executor=run_on,
+    return audit_sources(
+        model, data, out, spec=spec, limit=limit, mlm=mlm, index=index, device=device, data_dir=data_dir,
+        encoding=encoding, executor=executor, address=address, workers=workers, gpus_per_worker=gpus_per_worker,
+        threads_per_worker=threads_per_worker, show_progress=show_progress, say=_say,
     )
 
 
-MethodsOpt = typer.Option("gradient,loo", "--methods", help="Comma-separated attribution methods.")
-MetricsOpt = typer.Option(
-    DEFAULT_METRICS, "--metrics",
-    help="Comma-separated per-example metrics, also auc_rep (needs --mlm), iot and neutral (SST tags), reduction "
-    "(reduced length and confidence, random baseline), dknn (credibility and conformity, needs --index); "
-    "accuracy, F(X) and ECE are always reported.",
-)
+MethodsOpt = typer.Option(",".join(_DEFAULT.methods), "--methods", help="Comma-separated attribution methods.")
+
+
+def _metrics_help() -> str:
+    """The --metrics help, from the metric registry."""
+    from .metrics import METRICS, groups
+    from .metrics.base import NEEDS
+
+    def needs(m) -> str:
+        return f" (needs {', '.join(NEEDS[n].split(': ')[-1] for n in m.needs)})" if m.needs else ""
+
+    per = ", ".join(m.name + needs(m) for m in METRICS.values() if m.per == "example" and not m.group)
+    grouped = "; ".join(f"{g}: {', '.join(ms)}" for g, ms in groups().items())
+    always = ", ".join(m.display for m in METRICS.values() if m.per == "dataset")
+    return f"Comma-separated per-example metrics: {per}; groups ({grouped}). {always} are always reported."
+
+
+MetricsOpt = typer.Option(DEFAULT_METRICS, "--metrics", help=_metrics_help())
 ReduceOpt = typer.Option("greedy", "--reduce", help="Input reduction recorded in the run: greedy, beam:K, or none.")
 ReduceByOpt = typer.Option(None, "--reduce-by", help="Method ranking the words of the reduction (default: the first method).")
 MlmOpt = typer.Option(None, "--mlm", help="Masked LM directory: for auc_rep and the marginalization methods.")
-DeviceOpt = typer.Option("auto", help="cpu, cuda, or auto (CUDA where present).")
 
 
 @app.command()
@@ -192,8 +175,9 @@ def _is_run(path: str) -> bool:
 
 #: What ``report`` and ``compare`` audit with when given model folders (as ``audit``'s defaults).
 AUDIT_DEFAULTS = dict(
-    limit=None, methods="gradient,loo", metrics=DEFAULT_METRICS, reduce="greedy", reduce_by=None, share=0.10, seed=0,
-    chunk=32, show=5, mlm=None, index=None, imports=None, as_names=None, set_=None, device="auto", data_dir=None,
+    limit=None, methods=",".join(_DEFAULT.methods), metrics=DEFAULT_METRICS, reduce=_DEFAULT.reduce,
+    reduce_by=_DEFAULT.reduce_by, share=_DEFAULT.share, seed=_DEFAULT.seed, chunk=_DEFAULT.chunk, show=_DEFAULT.show,
+    mlm=None, index=None, imports=None, as_names=None, set_=None, device="auto", data_dir=None,
 )
 
 

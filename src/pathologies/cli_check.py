@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import app
+from .cli_common import DataDir, DeviceOpt, LimitOpt, PairOpt, TrustOpt, _fail, _inputs_and_model, app, console, names
 from .text import InputError
 
 
@@ -15,11 +15,9 @@ from .text import InputError
 def check(
     model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
     text: Optional[str] = typer.Argument(None, help="Text to check (words split on whitespace)."),
-    pair: Optional[List[str]] = typer.Option(
-        None, "--pair", help="A sentence pair: --pair PREMISE --pair HYPOTHESIS (the second is perturbed)."
-    ),
+    pair: Optional[List[str]] = PairOpt,
     data: Optional[str] = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or a .jsonl/.csv/.tsv file."),
-    limit: Optional[int] = typer.Option(None, help="With --data: the first N examples."),
+    limit: Optional[str] = LimitOpt,
     methods: str = typer.Option(
         "gradient,loo,integrated-gradients", "--methods", help="Comma-separated attribution methods; the first is the heatmap judged."
     ),
@@ -30,55 +28,43 @@ def check(
         None, "--out", help="Write a run folder (cards, attributions, metrics, reductions) instead of printing every card; a rerun resumes."
     ),
     chunk: int = typer.Option(32, "--chunk", help="With --out: examples computed and committed together."),
-    device: str = typer.Option("cpu", help="cpu, cuda, or auto."),
-    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."),
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
+    data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Trust check: agreement of methods, faithfulness, saturation, the reduction test, DkNN
-    credibility and estimation noise, with a verdict and what to do about it."""
-    from .cli import _fail, _inputs_and_model, console
+    """Should you trust this heatmap? One trust card per prediction.
+
+    Agreement of methods, faithfulness, saturation, the reduction test, DkNN credibility and
+    estimation noise, with a verdict and what to do about it.
+    """
+    from .audit.checking import check as check_cards
+    from .audit.checking import check_spec
     from .report.trust_view import render_card
-    from .trust import check as run_check
 
     try:
-        names = [m.strip() for m in methods.split(",") if m.strip()]
-        if not names:
-            raise InputError("--methods needs at least one method, e.g. --methods gradient,loo")
-        if beam < 0:
-            raise InputError("--beam must be 0 (skip the reduction test) or more")
-        if out is not None and chunk < 1:
-            raise InputError("--chunk must be at least 1")
         from .attribution import check_method
 
-        for n in names:
+        spec = check_spec(
+            names(methods), beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk
+        )  # every name checked before the model loads
+        for n in spec.methods:
             check_method(n, available=[k for k, v in (("mlm", mlm), ("index", index)) if v is not None])
         examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
-        settings = dict(methods=names, beam=beam or None, mlm=mlm, index=str(index) if index is not None else None)
-        if out is None:
-            cards = run_check(clf, examples, **settings)
-            for c in cards:
-                render_card(c, console)
-                console.print()
-            if len(cards) > 1:
-                _summary(console, cards)
-            return
-        from .audit import AuditSpec, audit
-
-        if index is not None and not any(m.startswith("conformity") for m in names):
-            names.append("conformity")
-        if mlm is not None and not any(m.startswith("marginalization") for m in names):
-            names.append("marginalization-adaptive")
-        spec = AuditSpec(
-            methods=names, metrics=["comprehensiveness", "sufficiency"], reduce=f"beam:{beam}" if beam else None,
-            reduce_by="gradient", trust=True, curves=False, show=0, chunk=chunk,
+        cards = check_cards(
+            clf, examples, methods=spec.methods, beam=beam, mlm=mlm, index=str(index) if index is not None else None,
+            out=out, model_source=model, data_spec=data or text, chunk=chunk, show_progress=out is not None,
         )
-        run = audit(clf, examples, out, spec=spec, model_source=model, data_spec=data or text, mlm=mlm,
-                    index=str(index) if index is not None else None)
-        cards = run.trust_cards()
-        _summary(console, cards)
-        console.print(f"{len(cards)} trust cards in the run folder {out} (pathologies report {out} renders them)")
     except InputError as err:
         _fail(str(err))
+    if out is None:
+        for c in cards:
+            render_card(c, console)
+            console.print()
+        if len(cards) > 1:
+            _summary(console, cards)
+        return
+    _summary(console, cards)
+    console.print(f"{len(cards)} trust cards in the run folder {out} (pathologies report {out} renders them)")
 
 
 def _summary(console, cards) -> None:

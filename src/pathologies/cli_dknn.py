@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
+from .cli_common import DataDir, DeviceOpt, TrustOpt, _device, _fail, _offline_defaults, console
 from .text import InputError
 
 dknn_app = typer.Typer(
@@ -19,9 +18,6 @@ dknn_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
 
 @dknn_app.callback()
 def _group() -> None:
@@ -42,19 +38,16 @@ def fit(
     layer: Optional[List[str]] = typer.Option(
         None, "--layer", help="Index only this layer (repeatable); default: every layer and the sentence vector."
     ),
-    device: str = typer.Option("auto", help="cpu, cuda, or auto (CUDA where present, else CPU)."),
-    trust_remote_code: bool = typer.Option(False, help="Allow a hub model's own code to run."),
-    data_dir: Optional[Path] = typer.Option(
-        None, "--data-dir", help="Folder with the data sets (default: $PATHOLOGIES_DATA)."
-    ),
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
+    data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Index every layer's representation of the training data; calibrate on held-out data."""
     from .dknn import DkNN
     from .engine import ScoringEngine
     from .models import load_classifier
 
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .cli import _device
+    _offline_defaults()
     try:
         if calibration is not None and _same_split(data, calibration):
             raise InputError("the calibration data must not be the training data: give a held-out split")
@@ -69,8 +62,7 @@ def fit(
         seconds = time.perf_counter() - start
         dknn.save(out, meta={"model": model, "data": data, "calibration": calibration})
     except InputError as err:
-        err_console.print(f"[bold red]error:[/] {err}")
-        raise typer.Exit(2)
+        _fail(str(err))
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     cal = f", calibrated on {len(calib)} examples" if calib is not None else " (not calibrated: no credibility)"
     console.print(

@@ -7,6 +7,12 @@ from itertools import combinations
 from typing import Sequence
 
 
+def ranking(scores: Sequence[float]) -> list[int]:
+    """Word indices from most to least important (ties: earlier word first): the one order
+    every metric, view and trust signal ranks words by."""
+    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+
+
 def average_ranks(values: Sequence[float]) -> list[float]:
     """Ranks 1..n, ties sharing their average rank."""
     order = sorted(range(len(values)), key=lambda i: values[i])

@@ -1,20 +1,38 @@
-"""The result records every view reads: attributions and reductions.
+"""The result records every view reads: attributions, reductions, trust cards.
 
 Plain dataclasses at the bottom of the package (no torch, no model): they serialize to
-JSON, load back, and display in notebooks through the report's templates.
+JSON and load back. They display in notebooks through the HTML renderers that the view
+layer registers here (:func:`register_html`, done by ``pathologies.report.views`` when it
+is imported, which ``import pathologies`` does inside IPython); records import no view.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .text import InputError
 
+#: HTML renderers by record class name, registered by the view layer.
+_HTML: dict[str, Callable[[Any], str]] = {}
+
+
+def register_html(kind: str, render: Callable[[Any], str]) -> None:
+    """Make ``render(record) -> str`` the HTML display of records of class ``kind``."""
+    _HTML[kind] = render
+
+
+class Displayable:
+    """A record that displays in Jupyter through the renderer registered for its class."""
+
+    def _repr_html_(self) -> str | None:
+        render = _HTML.get(type(self).__name__)
+        return render(self) if render is not None else None  # None: IPython shows the text repr
+
 
 @dataclass
-class Attribution:
+class Attribution(Displayable):
     """One score per word of the perturbable segment, for one target class."""
 
     words: list[str]
@@ -50,11 +68,6 @@ class Attribution:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in known})
 
-    def _repr_html_(self) -> str:
-        from .report.views import attribution_html
-
-        return attribution_html(self)
-
 
 @dataclass
 class ReductionStep:
@@ -69,7 +82,7 @@ class ReductionStep:
 
 
 @dataclass
-class Reduction:
+class Reduction(Displayable):
     """The result of reducing one example."""
 
     uid: str | None
@@ -99,10 +112,62 @@ class Reduction:
         d["path"] = [ReductionStep(**s) for s in d["path"]]
         return cls(**d)
 
-    def _repr_html_(self) -> str:
-        from .report.views import reduction_html
 
-        return reduction_html(self)
+@dataclass
+class Signal:
+    """One piece of evidence: its number, a plain sentence, and what to do about it."""
+
+    name: str
+    value: float | None
+    sentence: str
+    status: str = "info"
+    advice: str | None = None
+    #: This signal's share of the trust score, in [0, 1]; None when it does not enter it.
+    component: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrustCard(Displayable):
+    """Everything the trust check says about one prediction."""
+
+    words: list[str]
+    predicted: int
+    confidence: float
+    verdict: str
+    score: float
+    reasons: list[str]
+    signals: list[Signal]
+    methods: list[str]
+    primary: str | None = None
+    heatmap: list[float] | None = None
+    labels: list[str] | None = None
+    label: int | None = None
+    uid: str | None = None
+    fixed: list[str] | None = None
+    fixed_first: bool = True
+
+    @property
+    def predicted_label(self) -> str:
+        return self.labels[self.predicted] if self.labels else str(self.predicted)
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.label is None else self.label == self.predicted
+
+    def signal(self, name: str) -> Signal | None:
+        return next((s for s in self.signals if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrustCard":
+        known = cls.__dataclass_fields__
+        d = {k: v for k, v in d.items() if k in known}
+        d["signals"] = [s if isinstance(s, Signal) else Signal(**s) for s in d.get("signals", [])]
+        return cls(**d)
+
 
 
 def summarize(records: Sequence[Reduction | dict]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 :func:`trust_card` is a pure function over records (attributions, faithfulness metrics, a
 reduction, a DkNN answer): it loads nothing and runs no model, so a run folder's records
-give the same card as a live model. :func:`check` is the thin convenience that computes the
-ingredients for many examples at once through one shared scoring engine and calls it.
+give the same card as a live model. The cards of many examples are computed by the audit
+with its trust step (``pathologies.audit.check``, ``AuditSpec(trust=True)``). The record
+types (:class:`TrustCard`, :class:`Signal`) live in :mod:`pathologies.records`.
 
 Every signal is a :class:`Signal`: a name, a number, a plain sentence, a status (``ok``,
 ``warn``, ``bad`` or ``info``), advice a reader can act on where the status is not ``ok``,
@@ -68,14 +69,13 @@ component, so the score can be compared with it (``benchmarks/TRUST.md``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .ranks import average_ranks, kendall_tau_b, spearman  # noqa: F401  (re-exported)
+from .records import Signal, TrustCard
+from .ranks import average_ranks, kendall_tau_b, ranking, spearman  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import ScoringEngine
     from .records import Attribution, Reduction
 
 AGREE_OK = 0.4
@@ -94,81 +94,19 @@ SHARE = 0.1
 
 VERDICTS = ("trust", "caution", "do not trust")
 STATUSES = ("ok", "info", "warn", "bad")
-#: Methods whose scores are differences of probabilities: they flatten at saturation.
-PROBABILITY_METHODS = ("loo", "erasure-pad", "erasure-unk", "erasure-zero")
-#: Methods that stay informative at saturation.
-SATURATION_SAFE = ("loo-log-odds", "conformity", "conformity-credibility", "marginalization", "marginalization-adaptive")
 
 
-@dataclass
-class Signal:
-    """One piece of evidence: its number, a plain sentence, and what to do about it."""
+def method_scales(names: Sequence[str]) -> dict[str, str]:
+    """The scale each registered method declares (``probability`` scores flatten at
+    saturation, ``evidence`` scores do not); names not registered (imported scores) have none."""
+    from .attribution import REGISTRY  # lazy: the method registry imports torch; audits pass scales
 
-    name: str
-    value: float | None
-    sentence: str
-    status: str = "info"
-    advice: str | None = None
-    #: This signal's share of the trust score, in [0, 1]; None when it does not enter it.
-    component: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class TrustCard:
-    """Everything the trust check says about one prediction."""
-
-    words: list[str]
-    predicted: int
-    confidence: float
-    verdict: str
-    score: float
-    reasons: list[str]
-    signals: list[Signal]
-    methods: list[str]
-    primary: str | None = None
-    heatmap: list[float] | None = None
-    labels: list[str] | None = None
-    label: int | None = None
-    uid: str | None = None
-    fixed: list[str] | None = None
-    fixed_first: bool = True
-
-    @property
-    def predicted_label(self) -> str:
-        return self.labels[self.predicted] if self.labels else str(self.predicted)
-
-    @property
-    def correct(self) -> bool | None:
-        return None if self.label is None else self.label == self.predicted
-
-    def signal(self, name: str) -> Signal | None:
-        return next((s for s in self.signals if s.name == name), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TrustCard":
-        known = cls.__dataclass_fields__
-        d = {k: v for k, v in d.items() if k in known}
-        d["signals"] = [s if isinstance(s, Signal) else Signal(**s) for s in d.get("signals", [])]
-        return cls(**d)
-
-    def _repr_html_(self) -> str:
-        from .report.trust_view import card_html
-
-        return card_html(self)
+    return {n: REGISTRY[n].scale for n in names if n in REGISTRY}
 
 
 def top_k(length: int) -> int:
     """How many words count as a heatmap's top words: ceil(0.2 L), at least 1, at most 3."""
     return max(1, min(3, math.ceil(0.2 * length)))
-
-
-def ranking(scores: Sequence[float]) -> list[int]:
-    """Word indices from most to least important (ties: earlier word first), as the metrics rank."""
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
 def _f(x: float, digits: int = 3) -> str:
@@ -282,12 +220,17 @@ def faithfulness_signal(
     return Signal("faithfulness", margin, sentence, status, advice, component, details)
 
 
-def saturation_signal(attributions: Mapping[str, "Attribution"], confidence: float) -> Signal | None:
-    """Confidence so high that deleting a word changes the probability by almost nothing."""
+def saturation_signal(
+    attributions: Mapping[str, "Attribution"], confidence: float, scales: Mapping[str, str]
+) -> Signal | None:
+    """Confidence so high that deleting a word changes the probability by almost nothing.
+
+    ``scales``: each method's declared scale (:func:`method_scales`).
+    """
     if confidence <= SATURATED_P:
         return None
-    prob_methods = [m for m in attributions if m in PROBABILITY_METHODS]
-    safe = [m for m in attributions if m in SATURATION_SAFE]
+    prob_methods = [m for m in attributions if scales.get(m) == "probability"]
+    safe = [m for m in attributions if scales.get(m) == "evidence"]
     read = f"read {', '.join(safe)} (already computed)" if safe else "read loo-log-odds, conformity (--index) or marginalization (--mlm) instead"
     if not prob_methods:
         return Signal(
@@ -430,6 +373,7 @@ def trust_card(
     dknn: Mapping[str, Any] | None = None,
     *,
     primary: str | None = None,
+    scales: Mapping[str, str] | None = None,
 ) -> TrustCard:
     """The trust card of one prediction from its records (no model is run).
 
@@ -441,6 +385,7 @@ def trust_card(
         dknn: one ``DkNNOutput.records()`` entry (``credibility``, ``conformity``,
             ``prediction``), or None.
         primary: the heatmap judged for faithfulness and reduction (default: the first method).
+        scales: method name -> its declared scale (default: looked up in the method registry).
 
     Returns:
         A :class:`TrustCard` with every signal that its ingredients allow, the verdict, its
@@ -468,7 +413,7 @@ def trust_card(
     for s in (
         agreement_signal(attributions),
         faithfulness_signal(attributions, faithfulness, primary) if faithfulness else None,
-        saturation_signal(attributions, float(probs[target])),
+        saturation_signal(attributions, float(probs[target]), method_scales(names) if scales is None else scales),
         reduction_signal(reduction, first) if reduction is not None else None,
         dknn_signal(dknn, confidence, predicted) if dknn is not None else None,
         noise_signal(attributions),
@@ -514,97 +459,10 @@ def verdict_of(signals: Sequence[Signal]) -> tuple[str, list[str]]:
     return verdict, reasons
 
 
-# --- the convenience: compute the ingredients, batched -----------------------------------------
-def check(
-    model,
-    examples,
-    *,
-    methods: Sequence[str] = ("gradient", "loo", "integrated-gradients"),
-    beam: int | None = 5,
-    mlm=None,
-    index=None,
-    engine: "ScoringEngine | None" = None,
-    primary: str | None = None,
-    share: float = SHARE,
-) -> list[TrustCard]:
-    """Trust cards for ``examples`` (a text, an Example, a data set or many of them).
-
-    Computes, with one scoring engine shared by every step: each method's attributions,
-    comprehensiveness/sufficiency of each heatmap, beam-search input reduction
-    (``beam``; None or 0 skips it), and the DkNN answer when ``index`` (a folder or a fitted
-    DkNN) is given. ``mlm`` (a folder or a masked LM) adds ``marginalization-adaptive`` (with
-    standard errors) and ``index`` adds ``conformity`` to ``methods`` unless a method of that
-    family is already there. Then calls :func:`trust_card` per example.
-    """
-    from .attribution import method_by_name
-    from .engine import ScoringEngine
-    from .explain import explain
-    from .metrics.removal import erasure_metrics
-    from .text import InputError, as_examples
-
-    examples = [model.fit_to_limit(ex) for ex in as_examples(examples, what="check")]
-    methods = list(dict.fromkeys(methods))
-    if not methods:
-        raise InputError("check needs at least one attribution method")
-    engine = engine or ScoringEngine(model)
-    if isinstance(mlm, str):
-        from .models.mlm import load_mlm
-
-        mlm = load_mlm(mlm)
-    dknn_model = None
-    if index is not None:
-        from .dknn import DkNN
-
-        dknn_model = index if isinstance(index, DkNN) else DkNN.load(index)
-        if not any(m.startswith("conformity") for m in methods):
-            methods.append("conformity")
-    if mlm is not None and not any(m.startswith("marginalization") for m in methods):
-        methods.append("marginalization-adaptive")
-
-    atts: dict[str, list] = {}
-    for m in methods:
-        method = method_by_name(m, mlm=mlm, index=dknn_model)
-        atts[m] = explain(model, examples, method=method, engine=engine)
-    first = atts[methods[0]]
-    targets = [a.target for a in first]
-    faith = {
-        m: erasure_metrics(examples, [a.scores for a in atts[m]], targets, engine, share=share) for m in methods
-    }
-    reductions = [None] * len(examples)
-    if beam:
-        from .reduction import InputReducer
-
-        reductions = InputReducer(model, importance="gradient", beam=beam, engine=engine).reduce(examples)
-    dknn_records = [None] * len(examples)
-    if dknn_model is not None:
-        dknn_records = dknn_model.predict(model, examples, engine).records()
-    cards = []
-    for i in range(len(examples)):
-        cards.append(
-            trust_card(
-                {m: atts[m][i] for m in methods},
-                {m: faith[m][i] for m in methods},
-                reductions[i],
-                dknn_records[i],
-                primary=primary,
-            )
-        )
-    return cards
-
-
-def render_card(card: TrustCard, console=None) -> None:
-    """Print a card in the terminal (rich); see :mod:`pathologies.report.trust_view`."""
-    from .report.trust_view import render_card as _render
-
-    _render(card, console)
-
-
 __all__ = [
     "Signal",
     "TrustCard",
     "trust_card",
-    "check",
-    "render_card",
     "verdict_of",
     "spearman",
     "kendall_tau_b",

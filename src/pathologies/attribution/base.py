@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 from torch import Tensor
 
 from ..models import TorchClassifier
-from ..records import Attribution  # noqa: F401  (the record type, re-exported)
+from ..records import Attribution
 from ..text import Example
 
 if TYPE_CHECKING:
@@ -29,6 +29,30 @@ class MethodResult:
     bounds: list[list[list[float]] | None] | None = None
     #: Model rows spent per example.
     rows: list[int] | None = None
+
+    def attributions(
+        self, examples: Sequence[Example], method: str, settings: dict[str, Any], labels: Sequence[str]
+    ) -> list[Attribution]:
+        """The :class:`Attribution` record of each example (the one builder: ``explain`` and the audit)."""
+        return [
+            Attribution(
+                words=list(ex.words),
+                scores=self.scores[i],
+                target=self.targets[i],
+                probs=[float(x) for x in self.probs[i]],
+                method=method,
+                settings=settings,
+                fixed=list(ex.fixed) if ex.fixed is not None else None,
+                fixed_first=ex.fixed_first,
+                label=ex.label,
+                uid=ex.uid,
+                labels=list(labels),
+                bounds=self.bounds[i] if self.bounds else None,
+                errors=self.errors[i] if self.errors else None,
+                rows=self.rows[i] if self.rows else None,
+            )
+            for i, ex in enumerate(examples)
+        ]
 
 
 class AttributionMethod(ABC):

@@ -16,6 +16,7 @@ from torch import Tensor
 from ..models import Encoded, TorchClassifier
 from ..text import Example
 from .base import AttributionMethod
+from .registry import register
 
 
 def _forward(model: TorchClassifier, enc: Encoded):
@@ -138,3 +139,7 @@ class SmoothGradMethod(CaptumMethod):
             target=targets,
             additional_forward_args=extra,
         )
+
+
+register("integrated-gradients", lambda **kw: IntegratedGradientsMethod(**kw), description="Captum IntegratedGradients", scale="gradient")
+register("smoothgrad", lambda **kw: SmoothGradMethod(**kw), description="Captum NoiseTunnel over input × gradient", scale="gradient")

@@ -18,6 +18,7 @@ from ..dknn import DkNN
 from ..models import TorchClassifier
 from ..text import Example, InputError
 from .base import AttributionMethod
+from .registry import register
 
 if TYPE_CHECKING:
     from ..engine import ScoringEngine
@@ -121,3 +122,7 @@ class ConformityLOO(AttributionMethod):
             value = out.p_value_of(row_targets)
         scores = [(value[i] - value[a:b]).tolist() for i, (a, b) in enumerate(spans)]
         return scores, probs[:n], targets
+
+
+register("conformity", lambda **kw: ConformityLOO(**{"score": "conformity", **kw}), needs=("index",), description="DkNN conformity leave-one-out", scale="evidence")
+register("conformity-credibility", lambda **kw: ConformityLOO(**{"score": "credibility", **kw}), needs=("index",), description="DkNN credibility leave-one-out", scale="evidence")

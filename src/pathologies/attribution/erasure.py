@@ -8,6 +8,7 @@ from torch import Tensor
 from ..models import PAD_WORD, UNK_WORD, ZERO_WORD
 from ..text import Example, InputError
 from .base import PerturbationMethod
+from .registry import register
 
 BASELINES = {"pad": PAD_WORD, "unk": UNK_WORD, "zero": ZERO_WORD}
 
@@ -31,3 +32,8 @@ class Erasure(PerturbationMethod):
 
     def score(self, p_full: float, p_variant: Tensor) -> Tensor:
         return p_full - p_variant
+
+
+register("erasure-pad", lambda **kw: Erasure(baseline="pad", **kw), description="word replaced by [PAD]", scale="probability")
+register("erasure-unk", lambda **kw: Erasure(baseline="unk", **kw), description="word replaced by [UNK]", scale="probability")
+register("erasure-zero", lambda **kw: Erasure(baseline="zero", **kw), description="word embedding set to zero", scale="probability")

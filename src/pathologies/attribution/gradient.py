@@ -14,6 +14,7 @@ import torch
 from ..models import TokenGradients, TorchClassifier
 from ..text import Example, InputError
 from .base import AttributionMethod
+from .registry import register
 
 VARIANTS = ("signed", "abs", "l2")
 
@@ -72,3 +73,8 @@ class InputGradient(AttributionMethod):
             for i, g in zip(batch, model.embedding_gradients([examples[i] for i in batch], sub)):
                 out[i] = g
         return out
+
+
+register("gradient", lambda **kw: InputGradient(variant="signed", **kw), description="embedding · gradient, summed over pieces", scale="gradient")
+register("gradient-abs", lambda **kw: InputGradient(variant="abs", **kw), description="|embedding · gradient|", scale="gradient")
+register("gradient-l2", lambda **kw: InputGradient(variant="l2", **kw), description="L2 norm of the gradient", scale="gradient")

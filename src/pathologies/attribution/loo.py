@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ..text import Example, InputError
 from .base import PerturbationMethod
+from .registry import register
 from .odds import weight_of_evidence
 
 SCORES = ("difference", "log-odds")
@@ -34,3 +35,7 @@ class LeaveOneOut(PerturbationMethod):
         if self.score_kind == "difference":
             return p_full - p_variant
         return weight_of_evidence(p_full, p_variant).float()
+
+
+register("loo", lambda **kw: LeaveOneOut(score="difference", **kw), description="leave-one-out by deletion", scale="probability")
+register("loo-log-odds", lambda **kw: LeaveOneOut(score="log-odds", **kw), description="leave-one-out, weight of evidence", scale="evidence")

@@ -36,6 +36,7 @@ import torch
 from ..models.mlm import MaskedWordModel, WordDistribution
 from ..text import Example, InputError
 from .base import AttributionMethod
+from .registry import register
 from .odds import EPS, weight_of_evidence
 
 MODES = ("sigma", "top-n", "adaptive")
@@ -285,3 +286,7 @@ def marginalize_group(
     q = torch.tensor([c[0] for c in combos], dtype=torch.float64)
     p_without = float((q * probs).sum() / q.sum())
     return float(weight_of_evidence(float(p_full_row[target]), p_without))
+
+
+register("marginalization", lambda **kw: Marginalization(**kw), needs=("mlm",), description="input marginalization over a masked LM", scale="evidence")
+register("marginalization-adaptive", lambda **kw: Marginalization(**{"mode": "adaptive", **kw}), needs=("mlm",), description="adaptive input marginalization with standard errors", scale="evidence")

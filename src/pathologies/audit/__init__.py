@@ -8,15 +8,21 @@ reductions and figure data chunk by chunk into a folder (manifest + records + su
 from .folder import RunFolder, RunMismatch
 from .loaded import Run, summarize_run
 
-_LAZY = {"AuditSpec": "spec", "ImportedScores": "imported", "audit": "run", "fit_examples": "run"}
+_LAZY = {
+    "AuditSpec": "spec", "ImportedScores": "imported", "audit": "run", "fit_examples": "run", "check": "checking",
+    "check_spec": "checking", "explain_to_file": "explain", "audit_sources": "sources",
+}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        import importlib
+        import importlib  # lazy: computing needs torch; Run.load does not
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["AuditSpec", "ImportedScores", "Run", "RunFolder", "RunMismatch", "audit", "fit_examples", "summarize_run"]
+__all__ = [
+    "AuditSpec", "ImportedScores", "Run", "RunFolder", "RunMismatch", "audit", "audit_sources", "check", "check_spec",
+    "explain_to_file", "fit_examples", "summarize_run",
+]

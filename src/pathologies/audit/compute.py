@@ -13,13 +13,15 @@ from typing import Any, Sequence
 
 from ..attribution import AttributionMethod
 from ..engine import ScoringEngine
-from ..metrics import DKNN, metric_records
+from ..metrics import METRICS, metric_records
 from ..metrics.figures import removal_curves, representation_projection
 from ..models import TorchClassifier
+from ..records import Attribution
 from ..reduction import InputReducer
 from ..text import Example
+from ..trust import trust_card
 from .imported import ImportedScores
-from .spec import RERANKED, AuditSpec
+from .spec import AuditSpec, reranked
 
 
 @dataclass
@@ -36,24 +38,17 @@ class AuditPlan:
     sources: dict[str, Any] = field(default_factory=dict)
 
 
-def _attribution_record(ex: Example, method: AttributionMethod, res, i: int, labels, index: int) -> dict[str, Any]:
-    return {
-        "index": index,
-        "uid": ex.uid,
-        "method": method.name,
-        "words": list(ex.words),
-        "scores": res.scores[i],
-        "target": res.targets[i],
-        "probs": [float(x) for x in res.probs[i]],
-        "label": ex.label,
-        "fixed": list(ex.fixed) if ex.fixed is not None else None,
-        "fixed_first": ex.fixed_first,
-        "labels": list(labels),
-        "settings": method.settings(),
-        "errors": res.errors[i] if res.errors else None,
-        "bounds": res.bounds[i] if res.bounds else None,
-        "rows": res.rows[i] if res.rows else None,
-    }
+#: The key order of an attribution record in a run folder.
+ATTRIBUTION_KEYS = (
+    "uid", "method", "words", "scores", "target", "probs", "label", "fixed", "fixed_first", "labels", "settings",
+    "errors", "bounds", "rows",
+)
+
+
+def attribution_record(att: Attribution, index: int) -> dict[str, Any]:
+    """An attribution as a run record: its position in the data, then its fields."""
+    d = att.to_dict()
+    return {"index": index, **{k: d[k] for k in ATTRIBUTION_KEYS}}
 
 
 def audit_chunk(
@@ -69,9 +64,8 @@ def audit_chunk(
     for name, method in plan.methods.items():
         res = method.run(model, examples, fixed_targets, engine)
         results[name] = res
-        out["attributions"] += [
-            _attribution_record(ex, method, res, i, model.labels, pos) for i, (ex, pos) in enumerate(zip(examples, positions))
-        ]
+        atts = res.attributions(examples, method.name, method.settings(), model.labels)
+        out["attributions"] += [attribution_record(a, pos) for a, pos in zip(atts, positions)]
     reductions = None
     if plan.reducer_method is not None:
         reducer = InputReducer(
@@ -88,7 +82,7 @@ def audit_chunk(
                 rec["final_credibility"] = float(credibility[i])
             out["reductions"].append(rec)
     dknn_out = None
-    if plan.dknn is not None and (spec.trust or any(m in spec.metrics for m in DKNN)):
+    if plan.dknn is not None and (spec.trust or any("index" in METRICS[m].needs for m in spec.metrics)):
         dknn_out = plan.dknn.predict(model, examples, engine)
     if spec.metrics:
         for name, method in plan.methods.items():
@@ -104,7 +98,7 @@ def audit_chunk(
             for r, pos in zip(rows, positions):
                 r["index"] = pos
                 if imported:
-                    r["not_computed"] = [m for m in RERANKED if m in spec.metrics]
+                    r["not_computed"] = reranked(spec.metrics)
             out["metrics"] += rows
     if plan.methods and (spec.curves or spec.show):
         first = next(iter(plan.methods))
@@ -125,9 +119,6 @@ def audit_chunk(
 
 def trust_records(out, examples, positions, reductions, dknn_out) -> list[dict[str, Any]]:
     """A trust card per example from the chunk's own records (no model call)."""
-    from ..records import Attribution
-    from ..trust import trust_card
-
     by_pos: dict[int, dict[str, Any]] = {}
     for r in out["attributions"]:
         by_pos.setdefault(r["index"], {})[r["method"]] = Attribution.from_dict(r)

@@ -92,6 +92,13 @@ class RunFolder:
         size = self.committed_sizes().get(kind, 0)
         return [json.loads(raw) for raw in _complete_lines(self._file(kind), size)]
 
+    def read_table(self, name: str) -> list[dict[str, Any]] | None:
+        """A table the finished run wrote beside its records (written whole, at the end), or None."""
+        p = self._file(name)
+        if not p.is_file():
+            return None
+        return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
     def summary(self) -> dict[str, Any] | None:
         p = self.path / "summary.json"
         return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None

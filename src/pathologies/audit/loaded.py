@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..metrics.aggregate import aggregate
-from ..records import Attribution, Reduction, summarize
+from ..records import Attribution, Displayable, Reduction, TrustCard, summarize
 from ..text import InputError
 from .folder import KINDS, RunFolder
 from .manifest import now
@@ -69,7 +69,11 @@ def corpus_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[di
     return tables
 
 
-class Run:
+#: The corpus-level tables a finished run stores beside its records.
+CORPUS_TABLES = ("word_importance", "decisive_words")
+
+
+class Run(Displayable):
     """A run's manifest, records and summary; loaded from a folder without any model.
 
     ``attributions()``, ``reductions()`` give records as objects; ``frame(kind)`` as a
@@ -81,6 +85,17 @@ class Run:
         self.records = records
         self.summary = summary or summarize_run(records, manifest)
         self.path = path
+        self._corpus: dict[str, list[dict[str, Any]]] = {}
+
+    def corpus(self, name: str) -> list[dict[str, Any]]:
+        """A corpus table (``word_importance``, ``decisive_words``) as the run stored it when it
+        finished; for an unfinished run, as it would store it from the records so far."""
+        if name not in CORPUS_TABLES:
+            raise InputError(f"unknown corpus table {name!r}; tables: {', '.join(CORPUS_TABLES)}")
+        if name not in self._corpus:
+            stored = RunFolder(self.path).read_table(name) if self.path is not None and self.complete else None
+            self._corpus[name] = stored if stored is not None else corpus_tables(self.records).get(name, [])
+        return self._corpus[name]
 
     @classmethod
     def load(cls, path: str | Path) -> "Run":
@@ -118,10 +133,8 @@ class Run:
     def reductions(self) -> list[Reduction]:
         return [Reduction.from_dict(r) for r in self.records["reductions"]]
 
-    def trust_cards(self) -> list:
+    def trust_cards(self) -> list[TrustCard]:
         """The run's trust cards (``AuditSpec(trust=True)``), as ``TrustCard`` objects."""
-        from ..trust import TrustCard
-
         return [TrustCard.from_dict(r) for r in self.records["trust"]]
 
     def word_importance(self, method: str | None = None, min_count: int = 1):
@@ -154,11 +167,6 @@ class Run:
         import pandas as pd
 
         return pd.DataFrame(self.table)
-
-    def _repr_html_(self) -> str:
-        from ..report.views import run_html
-
-        return run_html(self)
 
     def __repr__(self) -> str:
         return f"Run({self.path or 'in memory'}: {self.manifest['data']['examples']} examples, methods {', '.join(self.methods)})"

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..attribution import REGISTRY, check_method
-from ..metrics import METRICS, PER_EXAMPLE, expand_metrics
+from ..metrics import METRICS, check_needs, defaults, expand_metrics
 from ..text import InputError
 
-#: Metrics that need a method able to score a changed input (imported scores cannot).
-RERANKED = ("i_var", "u_var")
+
+def reranked(metrics) -> list[str]:
+    """The metrics among ``metrics`` that need a method able to score a changed input (imported scores cannot)."""
+    return [m for m in metrics if METRICS[m].reranks]
 
 
 @dataclass
@@ -29,7 +30,7 @@ class AuditSpec:
     """
 
     methods: list[str] = field(default_factory=lambda: ["gradient", "loo"])
-    metrics: list[str] = field(default_factory=lambda: list(PER_EXAMPLE))
+    metrics: list[str] = field(default_factory=defaults)
     reduce: str | None = "greedy"
     reduce_by: str | None = None
     share: float = 0.10
@@ -64,6 +65,8 @@ class AuditSpec:
 
     def validate(self, *, mlm: bool = False, index: bool = False) -> "AuditSpec":
         """Check every name and setting; returns the spec with metric groups expanded."""
+        from ..attribution import REGISTRY, check_method  # lazy: the spec is built at CLI start-up, before torch
+
         available = [n for n, ok in (("mlm", mlm), ("index", index)) if ok]
         if not self.methods and self.reduce is None:
             raise InputError("nothing to compute: give --methods, or --reduce")
@@ -85,11 +88,7 @@ class AuditSpec:
             if not self.methods:
                 raise InputError("the trust check needs attribution methods: give --methods")
             metrics += [m for m in ("comprehensiveness", "sufficiency") if m not in metrics]
-        for m in metrics:
-            need = [n for n in METRICS[m].needs if n != "tags" and n not in available]
-            if need:
-                hint = "--mlm DIR" if need[0] == "mlm" else "--index DIR (pathologies dknn fit)"
-                raise InputError(f"metric {m} needs {hint}")
+        check_needs(metrics, mlm=mlm, index=index)
         if metrics and not self.methods:
             raise InputError("metrics score attribution methods: give --methods too")
         if self.reduce is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..metrics.removal import ranking
+from ..ranks import ranking
 
 POSITIVE_TAGS = (3, 4)
 NEUTRAL_TAG = 2

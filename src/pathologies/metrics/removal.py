@@ -23,6 +23,7 @@ from typing import Sequence
 from ..attribution import AttributionMethod
 from ..engine import ScoringEngine
 from ..models import TorchClassifier
+from ..ranks import ranking
 from ..text import Example
 
 ERASER_BINS = (0.01, 0.05, 0.10, 0.20, 0.50)
@@ -31,11 +32,6 @@ ERASER_BINS = (0.01, 0.05, 0.10, 0.20, 0.50)
 def n_for_share(share: float, length: int) -> int:
     """Words in a share of the input: ceil(share * L), at least 1, at most L."""
     return min(length, max(1, math.ceil(share * length)))
-
-
-def ranking(scores: Sequence[float]) -> list[int]:
-    """Word indices from most to least important (ties: earlier word first)."""
-    return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
 def rank_shift_variance(before: Sequence[float], after: Sequence[float], removed: int) -> float:

@@ -33,6 +33,7 @@ def load_classifier(
     ``path_or_name`` is a directory or a Hugging Face hub name. Remote code from the hub runs
     only when ``trust_remote_code`` is set.
     """
+    device = resolve_device(device)
     _check_device(device)
     path = Path(path_or_name).expanduser()
     config = path / CONFIG_FILE
@@ -46,6 +47,15 @@ def load_classifier(
         if family != "hf":
             raise InputError(f"{config}: unknown model family {family!r} (textcnn, bilstm or hf)")
     return HFClassifier.load(str(path_or_name), device=device, trust_remote_code=trust_remote_code)
+
+
+def resolve_device(name: str) -> str:
+    """``auto``: CUDA where present, else CPU; any other name as it is."""
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _check_device(device: str) -> None:
@@ -78,5 +88,6 @@ __all__ = [
     "UNK_WORD",
     "ZERO_WORD",
     "load_classifier",
+    "resolve_device",
     "InputError",
 ]

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Sequence
 from ..metrics import METRICS
 from ..text import InputError
 from .templates import STYLE, environment
-from .views import run_section, word_cells  # noqa: F401  (word_cells: part of the public view API)
+from .colors import word_cells  # noqa: F401  (part of the public view API)
+from .views import run_section
 
 if TYPE_CHECKING:
     from ..audit import Run

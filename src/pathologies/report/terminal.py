@@ -8,15 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..records import Attribution
-
-
-def _color(score: float, scale: float) -> str:
-    """Blue for evidence for the target class, red against; stronger = more saturated."""
-    if scale <= 0:
-        return "default"
-    a = min(1.0, abs(score) / scale)
-    fade = int(255 * (1 - 0.85 * a))
-    return f"rgb({fade},{fade},255)" if score >= 0 else f"rgb(255,{fade},{fade})"
+from .colors import score_color
 
 
 def heatmap_text(words: Sequence[str], scores: Sequence[float]) -> Text:
@@ -26,7 +18,7 @@ def heatmap_text(words: Sequence[str], scores: Sequence[float]) -> Text:
     for i, (w, s) in enumerate(zip(words, scores)):
         if i:
             text.append(" ")
-        text.append(w, style=f"black on {_color(s, scale)}")
+        text.append(w, style=f"black on {score_color(s, scale)}" if scale > 0 else "black on default")
     return text
 
 

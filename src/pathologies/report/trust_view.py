@@ -1,6 +1,6 @@
 """Views of trust cards: the terminal card (rich) and a small HTML card for notebooks.
 
-Both read a :class:`pathologies.trust.TrustCard` record only; nothing here runs a model.
+Both read a :class:`pathologies.records.TrustCard` record only; nothing here runs a model.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .colors import word_cells
 from .terminal import heatmap_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..trust import TrustCard
+    from ..records import TrustCard
 
 VERDICT_STYLE = {"trust": "bold green", "caution": "bold yellow", "do not trust": "bold red"}
 STATUS_MARK = {"ok": ("ok", "green"), "info": ("··", "dim"), "warn": ("!!", "yellow"), "bad": ("XX", "red")}
@@ -65,8 +66,6 @@ def render_card(card: "TrustCard", console: Console | None = None) -> None:
 
 def card_html(card: "TrustCard") -> str:
     """A self-contained HTML card (escaped text, inline styles) for notebooks and reports."""
-    from .views import word_cells
-
     colors = {"trust": "#1a7f37", "caution": "#9a6700", "do not trust": "#cf222e"}
     status_color = {"ok": "#1a7f37", "info": "#57606a", "warn": "#9a6700", "bad": "#cf222e"}
     e = html.escape

@@ -8,24 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
+from markupsafe import Markup
+
+from ..corpus import ALL
 from ..metrics import METRICS
+from ..records import TrustCard, register_html
+from .colors import word_cells
 from .templates import STYLE, environment
+from .trust_view import card_html
 
 if TYPE_CHECKING:
     from ..audit import Run
     from ..records import Attribution, Reduction
-
-
-def word_cells(words: Sequence[str], scores: Sequence[float], marked: int | None = None) -> list[dict]:
-    """Words with their background colours (blue: for the class, red: against)."""
-    scale = max((abs(s) for s in scores), default=0.0) or 1.0
-    cells = []
-    for i, (w, s) in enumerate(zip(words, scores)):
-        a = min(1.0, abs(s) / scale)
-        fade = int(255 * (1 - 0.8 * a))
-        color = f"rgb({fade},{fade},255)" if s >= 0 else f"rgb(255,{fade},{fade})"
-        cells.append({"word": w, "score": f"{s:+.4f}", "color": color, "marked": i == marked})
-    return cells
 
 
 def _label(labels: Sequence[str] | None, i: int | None) -> str | None:
@@ -144,8 +138,8 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
     summary = run.summary.get("reduction") or {}
     spec = run.manifest["spec"]
     reduction_method = ""
-    if spec.get("reduce"):
-        by = spec.get("reduce_by") or next((m for m in methods if m not in spec.get("imports", {})), "gradient")
+    if spec.get("reduce") and run.records["reductions"]:
+        by = run.records["reductions"][0]["importance"]  # the method the run reduced by, as it recorded it
         reduction_method = f"{spec['reduce']} search, words ranked by {by}, re-ranked after every removal"
     data = run.manifest["data"]
     section = {
@@ -171,30 +165,25 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
 
 
 def corpus_view(run: "Run", per_class: int = 8) -> dict[str, Any]:
-    """The corpus-level tables a reader scans: the words inputs reduce to (one or two words,
-    per class, with the random baseline) and the most important word types per class (first
-    method, words seen at least 3 times, scores scaled per sentence)."""
-    from ..corpus import ALL, decisive_words, word_importance
-
+    """The corpus-level tables a reader scans, from the tables the run stored: the words inputs
+    reduce to (one or two words, per class, with the random baseline) and the most important
+    word types per class (first method, words seen at least 3 times, scores scaled per sentence)."""
     out: dict[str, Any] = {"decisive": [], "important_words": [], "important_method": None}
-    reds = run.records["reductions"]
-    if reds:
-        rows = [r for r in decisive_words(reds, max_length=2) if r["class"] != ALL]
-        shown: dict[str, int] = {}
-        for r in rows:
-            if shown.get(r["class"], 0) < per_class:
-                shown[r["class"]] = shown.get(r["class"], 0) + 1
-                out["decisive"].append(
-                    {
-                        "words": r["words"], "class": r["class"], "count": r["count"], "share": f"{r['share']:.3f}",
-                        "confidence": f"{r['mean_confidence']:.3f}",
-                        "random": "–" if r["mean_random_confidence"] is None else f"{r['mean_random_confidence']:.3f}",
-                    }
-                )
+    rows = [r for r in run.corpus("decisive_words") if r["class"] != ALL and len(r["words"].split(" ")) <= 2]
+    shown: dict[str, int] = {}
+    for r in rows:
+        if shown.get(r["class"], 0) < per_class:
+            shown[r["class"]] = shown.get(r["class"], 0) + 1
+            out["decisive"].append(
+                {
+                    "words": r["words"], "class": r["class"], "count": r["count"], "share": f"{r['share']:.3f}",
+                    "confidence": f"{r['mean_confidence']:.3f}",
+                    "random": "–" if r["mean_random_confidence"] is None else f"{r['mean_random_confidence']:.3f}",
+                }
+            )
     if run.methods:
         method = run.methods[0]
-        atts = [r for r in run.records["attributions"] if r["method"] == method]
-        rows = [r for r in word_importance(atts, normalize="max", min_count=3) if r["class"] != ALL]
+        rows = [r for r in run.corpus("word_importance") if r["method"] == method and r["class"] != ALL and r["count"] >= 3]
         rows.sort(key=lambda r: (r["class"], -r["mean"]))
         shown = {}
         for r in rows:
@@ -210,11 +199,6 @@ def corpus_view(run: "Run", per_class: int = 8) -> dict[str, Any]:
 
 def trust_view(run: "Run", n_show: int = 5) -> dict[str, Any]:
     """Verdict counts and the first trust cards of a run (``AuditSpec(trust=True)``)."""
-    from markupsafe import Markup
-
-    from ..trust import TrustCard
-    from .trust_view import card_html
-
     cards = run.records.get("trust") or []
     summary = run.summary.get("trust") or {}
     rows = [(f"verdict: {k}", v) for k, v in (summary.get("verdicts") or {}).items()]
@@ -233,3 +217,10 @@ def reduction_html(r: "Reduction") -> str:
 
 def run_html(run: "Run") -> str:
     return environment().get_template("run").render(s=run_section(run, n_show=3, figures=False), style=STYLE, info=METRICS)
+
+
+# Records display in notebooks through these (records import no view: they look them up).
+register_html("Attribution", attribution_html)
+register_html("Reduction", reduction_html)
+register_html("TrustCard", card_html)
+register_html("Run", run_html)
