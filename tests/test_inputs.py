@@ -39,7 +39,9 @@ def roberta(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cnn_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("cnn") / "m"
-    TextCNN.create(BINARY, ["<pad>", "<unk>", "<sep>", "the", "movie", "great"], glove=False, seed=0).save(root)
+    model = TextCNN.create(BINARY, ["<pad>", "<unk>", "<sep>", "the", "movie", "great"], glove=False, seed=0)
+    model.inputs = "single"  # as training records it
+    model.save(root)
     return root
 
 
@@ -451,3 +453,177 @@ def test_data_run_error_has_no_progress_before_it(tmp_path, bert_dir, capsys):
     rc, out, err = cli(capsys, "explain", str(bert_dir), "--data", str(path), "--method", "nosuch", "--device", "cpu")
     assert rc == 2 and out == ""
     one_error_line(err)
+
+
+# --- issue 26: single sentences vs pairs; one rule for invisible words -----------------------
+
+
+def _native_dir(root: Path, inputs: str | None) -> Path:
+    model = TextCNN.create(BINARY, ["<pad>", "<unk>", "<sep>", "the", "movie", "great", "fun"], glove=False, seed=0)
+    model.inputs = inputs
+    model.save(root)
+    return root
+
+
+def test_training_records_single_or_pairs_and_a_mismatch_is_one_line(tmp_path):
+    from pathologies.models.inputs import InputKindWarning
+    from pathologies.training.loop import TrainConfig, fit
+
+    pairs = [Example(("great", "fun"), label=i % 2, fixed=("the", "movie"), uid=f"p{i}") for i in range(4)]
+    model = TextCNN.create(BINARY, ["<pad>", "<unk>", "<sep>", "the", "movie", "great", "fun"], glove=False, seed=0)
+    fit(model, pairs, pairs, TrainConfig(epochs=1, batch_size=4), log=lambda _: None, show_progress=False)
+    model.save(tmp_path / "nli")
+    assert json.loads((tmp_path / "nli" / "pathologies.json").read_text())["inputs"] == "pairs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a recorded kind: no warning at load
+        nli = load_classifier(str(tmp_path / "nli"))
+    assert nli.fit_to_limit(pairs[0]) == pairs[0]
+    with pytest.raises(InputError, match=r"input #0 is a single sentence, but the model was trained on sentence pairs"):
+        nli.fit_to_limit(Example(("great", "fun"), uid="#0"))
+    sst = load_classifier(str(_native_dir(tmp_path / "sst", "single")))
+    with pytest.raises(InputError, match="is a sentence pair, but the model was trained on single sentences"):
+        sst.fit_to_limit(pairs[1])
+    with pytest.raises(InputError, match="mixes single sentences and sentence pairs"):
+        fit(model, pairs + [Example(("fun",), label=0)], pairs, TrainConfig(epochs=1), log=lambda _: None, show_progress=False)
+    # An old folder without the field: both kinds accepted, one warning at load.
+    with pytest.warns(InputKindWarning, match="does not say whether the model was trained on single sentences or pairs"):
+        old = load_classifier(str(_native_dir(tmp_path / "old", None)))
+    assert old.fit_to_limit(pairs[0]) == pairs[0]
+    cfg = tmp_path / "old" / "pathologies.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "inputs": "both"}))
+    with pytest.raises(InputError, match='"inputs" must be "single" or "pairs"'):
+        load_classifier(str(tmp_path / "old"))
+
+
+@pytest.mark.parametrize("verb", ["explain", "reduce", "check"])
+def test_cli_pair_to_a_single_sentence_model_and_the_reverse_are_one_line(tmp_path, capsys, verb):
+    sst = _native_dir(tmp_path / "sst", "single")
+    nli = _native_dir(tmp_path / "nli", "pairs")
+    extra = ["--methods", "gradient", "--beam", "0"] if verb == "check" else []
+    rc, out, err = cli(capsys, verb, str(sst), "--pair", "the movie", "--pair", "great fun", "--device", "cpu", *extra)
+    assert rc == 2 and "trained on single sentences" in one_error_line(err)
+    rc, out, err = cli(capsys, verb, str(nli), "the movie was great", "--device", "cpu", *extra)
+    assert rc == 2 and "trained on sentence pairs" in one_error_line(err)
+    data = write(tmp_path / "pairs.jsonl", json.dumps({"premise": "the movie", "hypothesis": "great fun", "label": 1}) + "\n")
+    rc, out, err = cli(capsys, verb, str(sst), "--data", str(data), "--device", "cpu", "--out", str(tmp_path / "run"), *extra)
+    assert rc == 2 and "trained on single sentences" in one_error_line(err)
+    assert not (tmp_path / "run" / "records").exists() or not any((tmp_path / "run" / "records").iterdir())
+
+
+def test_audit_of_a_pair_file_on_a_single_sentence_model_is_refused(tmp_path, capsys):
+    sst = _native_dir(tmp_path / "sst", "single")
+    data = write(tmp_path / "pairs.csv", "premise,hypothesis,label\nthe movie,great fun,positive\n")
+    rc, out, err = cli(capsys, "audit", str(sst), "--data", str(data), "--device", "cpu", "--out", str(tmp_path / "run"))
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert rc == 2 and len(errors) == 1 and errors[0] == err.splitlines()[-1], err
+    assert "input pairs.csv:2 is a sentence pair, but the model was trained on single sentences" in errors[0]
+
+
+INVISIBLE = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u200d\u200c", "\x07", "\u200e", "\ufe0f"]
+
+
+@pytest.mark.parametrize("word", INVISIBLE)
+def test_native_models_drop_invisible_words_as_the_hf_models_do(cnn_dir, bert, word):
+    cnn = load_classifier(str(cnn_dir))
+    ex = Example(("the", word, "movie"), uid="u1")
+    for model in (cnn, bert):
+        with pytest.warns(DroppedWordsWarning, match=r"input u1: dropped 1 word that becomes no token of the model"):
+            assert model.fit_to_limit(ex).words == ("the", "movie")
+    with pytest.raises(InputError, match="none of its words"):
+        cnn.fit_to_limit(Example((word, word)))
+
+
+def test_native_invisible_only_text_is_the_same_error_as_on_minilm(cnn_dir, bert_dir, capsys):
+    for model in (cnn_dir, bert_dir):
+        rc, out, err = cli(capsys, "explain", str(model), "\u200b \u2060\ufeff", "--device", "cpu")
+        assert rc == 2 and out == "" and "none of its words" in one_error_line(err), model
+    cnn = load_classifier(str(cnn_dir))
+    # a visible word with a zero-width character in it reads as the word, as WordPiece reads it
+    assert cnn.predict_proba([Example(("the", "great\u200b"))]).tolist() == cnn.predict_proba([Example(("the", "great"))]).tolist()
+
+
+# --- issue 26 item 7: damaged --mlm / --index folders, --target in any case ----------------------
+
+
+def _mlm_dir(root: Path) -> Path:
+    from transformers import BertConfig, BertForMaskedLM
+
+    from pathologies.models.hf import load_tokenizer
+
+    make_bert_dir(root)
+    tok = load_tokenizer(str(root))
+    BertForMaskedLM(BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=16, max_position_embeddings=64)).save_pretrained(root)
+    return root
+
+
+@pytest.mark.parametrize("damage, names", [
+    (lambda d: (d / "config.json").write_text("{not json"), "config.json: not valid JSON"),
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:300]), "model.safetensors"),
+    (lambda d: (d / "model.safetensors").write_bytes(b"x" * 1000), "model.safetensors"),
+    (lambda d: (d / "model.safetensors").unlink(), "the model cannot be loaded"),
+    (lambda d: (d / "tokenizer.json").write_text("{oops"), "the tokenizer files cannot be read"),
+    (lambda d: (d / "config.json").unlink(), "no config.json"),
+])
+def test_damaged_mlm_folder_is_one_line_naming_the_file(tmp_path_factory, tmp_path, damage, names):
+    from pathologies.models.mlm import load_mlm
+
+    good = tmp_path_factory.getbasetemp() / "good-mlm"
+    if not good.exists():
+        _mlm_dir(good)
+    load_mlm(str(good))
+    bad = tmp_path / "mlm"
+    shutil.copytree(good, bad)
+    damage(bad)
+    with pytest.raises(InputError) as err:
+        load_mlm(str(bad))
+    assert names in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_a_classifier_folder_given_as_masked_lm_is_refused(bert_dir):
+    from pathologies.models.mlm import load_mlm
+
+    with pytest.raises(InputError, match="no masked-LM head"):  # its head would be random: silently wrong
+        load_mlm(str(bert_dir))
+
+
+@pytest.mark.parametrize("damage, names", [
+    (lambda d: (d / "dknn.json").write_text("{x"), "dknn.json: not valid JSON"),
+    (lambda d: (d / "dknn.json").write_text("[]"), "dknn.json: expected a JSON object"),
+    (lambda d: (d / "dknn.json").write_text(json.dumps({k: v for k, v in json.loads((d / "dknn.json").read_text()).items() if k != "dims"})), "no entry 'dims'"),
+    (lambda d: [f.write_bytes(f.read_bytes()[:50]) for f in d.glob("*.faiss")], "layer_0.faiss: not a readable faiss index"),
+    (lambda d: [f.unlink() for f in d.glob("*.faiss")], "layer_0.faiss: missing"),
+    (lambda d: (d / "train_labels.npy").write_bytes(b"garbage"), "train_labels.npy: not a readable NumPy array"),
+    (lambda d: (d / "train_labels.npy").unlink(), "train_labels.npy: missing"),
+])
+def test_damaged_index_folder_is_one_line_naming_the_file(tmp_path, damage, names):
+    from pathologies.dknn import DkNN
+    from tiny_models import make_bow
+
+    model = make_bow()
+    exs = [Example.from_text(t, label=i % 2) for i, t in enumerate(["the movie was great fun", "bad boring movie", "great fun"])]
+    DkNN(k=1).fit(model, exs).calibrate(model, exs).save(tmp_path / "idx")
+    damage(tmp_path / "idx")
+    with pytest.raises(InputError) as err:
+        DkNN.load(tmp_path / "idx")
+    assert names in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+def test_target_matches_label_names_in_any_case_as_data_labels_do(tmp_path):
+    from pathologies.audit import AuditSpec, audit
+    from pathologies.explain import explain
+
+    model = load_classifier(str(_native_dir(tmp_path / "sst", "single")))
+    for given in ("positive", "POSITIVE", "Positive", "1", 1):
+        assert explain(model, "the movie", target=given)[0].target == 1
+    with pytest.raises(InputError, match=r"--target '7' is not one of the model's labels: negative, positive"):
+        explain(model, "the movie", target="7")
+    with pytest.raises(InputError, match="--target 'neutral' is not one of the model's labels"):
+        explain(model, "the movie", target="neutral")
+    spec = lambda t: AuditSpec(methods=["gradient"], metrics=[], reduce=None, target=t, curves=False, show=0)
+    run = audit(model, ["the movie", "great fun"], tmp_path / "run", spec=spec("POSITIVE"), show_progress=False)
+    assert {a.target for a in run.attributions()} == {1} and run.manifest["spec"]["target"] == 1
+    audit(model, ["the movie", "great fun"], tmp_path / "run", spec=spec("positive"), show_progress=False)  # the same run
+    with pytest.raises(InputError, match="--target 'nope'"):
+        audit(model, ["the movie"], tmp_path / "other", spec=spec("nope"), show_progress=False)
+    assert not (tmp_path / "other").exists()  # refused before the folder is made

@@ -338,23 +338,58 @@ class DkNN:
 
     @classmethod
     def load(cls, path: str | Path) -> "DkNN":
-        """Read an index folder written by :meth:`save`; it answers exactly as the saved one."""
+        """Read an index folder written by :meth:`save`; it answers exactly as the saved one.
+
+        A damaged folder (a config that is not JSON or lacks an entry, a missing or truncated
+        index, labels or calibration file) is a one-line InputError naming the file."""
         path = Path(path)
         if not (path / CONFIG_FILE).is_file():
             raise InputError(f"{path} is not a DkNN index folder (no {CONFIG_FILE}); build one with `pathologies dknn fit`")
-        config = json.loads((path / CONFIG_FILE).read_text())
+        again = "build the index again with `pathologies dknn fit`"
+        config_path = path / CONFIG_FILE
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InputError(f"{config_path}: not valid JSON ({type(err).__name__}); the file is damaged: {again}") from None
+        if not isinstance(config, dict):
+            raise InputError(f"{config_path}: expected a JSON object (the index's settings); the file is damaged: {again}")
         if config.get("format") != FORMAT_VERSION:
             raise InputError(f"{path}: DkNN index format {config.get('format')!r} is not supported")
         faiss = _faiss()
-        dknn = cls(k=config["k"], metric=config["metric"], layers=config["layers"])
-        dknn.layers_ = list(config["fitted_layers"])
-        dknn.dims_ = {k: int(v) for k, v in config["dims"].items()}
-        dknn.indexes_ = {name: faiss.read_index(str(path / config["files"][name])) for name in dknn.layers_}
-        dknn.train_labels_ = np.load(path / LABELS_FILE, allow_pickle=False)
-        dknn.n_labels_ = int(config["n_labels"])
-        dknn.label_names_ = list(config["label_names"])
-        calibration = path / CALIBRATION_FILE
-        dknn.calibration_ = np.load(calibration, allow_pickle=False) if calibration.is_file() else None
+        current = config_path
+        try:
+            dknn = cls(k=config["k"], metric=config["metric"], layers=config["layers"])
+            dknn.layers_ = list(config["fitted_layers"])
+            dknn.dims_ = {k: int(v) for k, v in config["dims"].items()}
+            dknn.indexes_ = {}
+            for name in dknn.layers_:
+                current = path / config["files"][name]
+                dknn.indexes_[name] = faiss.read_index(str(current))
+            current = path / LABELS_FILE
+            dknn.train_labels_ = np.load(current, allow_pickle=False)
+            current = config_path
+            dknn.n_labels_ = int(config["n_labels"])
+            dknn.label_names_ = list(config["label_names"])
+            current = path / CALIBRATION_FILE
+            dknn.calibration_ = np.load(current, allow_pickle=False) if current.is_file() else None
+        except InputError:
+            raise
+        except KeyError as err:
+            raise InputError(f"{current}: no entry {err.args[0]!r}; the file is damaged: {again}") from None
+        except FileNotFoundError:
+            raise InputError(f"{current}: missing (part of the DkNN index); {again}") from None
+        except Exception as err:  # noqa: BLE001 - faiss, numpy: a damaged file is one line naming it
+            message = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            if not current.exists():
+                raise InputError(f"{current}: missing (part of the DkNN index); {again}") from None
+            kind = {".faiss": "not a readable faiss index", ".npy": "not a readable NumPy array"}.get(current.suffix, "cannot be read")
+            if current.suffix not in (".faiss", ".npy"):
+                kind += f" ({type(err).__name__}: {message[:120]})"
+            raise InputError(f"{current}: {kind}; the file is damaged or truncated: {again}") from None
+        if len(dknn.train_labels_) != int(config.get("n_train", len(dknn.train_labels_))) or any(
+            dknn.indexes_[n].ntotal != len(dknn.train_labels_) for n in dknn.layers_
+        ):
+            raise InputError(f"{path}: the index files and {LABELS_FILE} do not hold the same examples; {again}")
         dknn.path_ = str(path)
         dknn.meta_ = config.get("meta") or {}
         return dknn

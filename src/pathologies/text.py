@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Sequence
 
@@ -165,3 +166,26 @@ def example_seed(seed: int, example: Example, *extra: Any) -> int:
         ensure_ascii=False,
     )
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+
+
+#: Unicode categories of characters that show nothing by themselves: control and format
+#: characters (zero-width space and joiners, byte-order mark, soft hyphen, direction marks),
+#: separators, and combining marks with no base character.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def is_invisible_word(word: str) -> bool:
+    """True for a word made only of invisible characters (or empty): the one rule of every
+    model family for words no method could score. HF tokenizers turn most such words into no
+    piece at all; a word-level model would read them as an unknown word. Such a word is
+    dropped with one warning, and an input left with no words is an error (see
+    ``TorchClassifier.fit_to_limit``)."""
+    return all(unicodedata.category(c) in INVISIBLE_CATEGORIES for c in word)
+
+
+def visible_form(word: str) -> str:
+    """The word without its control and format characters ("fun" + a zero-width space -> "fun"), as
+    a WordPiece tokenizer reads it; combining marks stay (they belong to their letter)."""
+    if word.isascii() and word.isprintable():
+        return word
+    return "".join(c for c in word if unicodedata.category(c) not in ("Cc", "Cf"))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..attribution import AttributionMethod
+from ..data.labels import resolve_target
 from ..text import Example, InputError
 
 
@@ -97,7 +98,8 @@ class ImportedScores(AttributionMethod):
 
     def targets_for(self, model, examples: Sequence[Example]) -> list[int | None]:
         return [
-            None if self._records[str(ex.uid)]["target"] is None else model.label_index(self._records[str(ex.uid)]["target"])
+            None if self._records[str(ex.uid)]["target"] is None
+            else resolve_target(self._records[str(ex.uid)]["target"], model.labels, f"--import {self.path}: target")
             for ex in examples
         ]
 

@@ -151,6 +151,10 @@ def audit(
     ``advance(n)`` for progress.
     """
     spec = (spec or AuditSpec()).validate(mlm=mlm is not None, index=index is not None)
+    if spec.target is not None:  # a label name in any case, or an index: recorded as the index it means
+        from ..data.labels import resolve_target
+
+        spec.target = resolve_target(spec.target, model.labels)
     examples = as_examples(examples, what="audit")
     for name, path in spec.imports.items():  # words checked before anything is computed
         ImportedScores(path, name).check(examples)

@@ -62,6 +62,22 @@ def resolve_label(raw: str, names: Sequence[str]) -> int | None:
     return None
 
 
+def resolve_target(target: Any, labels: Any, what: str = "--target") -> int:
+    """The class index ``target`` names among a model's labels, by the rule of ``--data``
+    labels (:func:`resolve_label`: exact name, name in any case, integer index); a one-line
+    error listing the model's labels otherwise."""
+    names = label_names(labels)
+    if isinstance(target, int) and not isinstance(target, bool) and 0 <= target < len(names):
+        return target
+    index = None if isinstance(target, bool) else resolve_label(str(target), names)
+    if index is None:
+        raise DataError(
+            f"{what} {target!r} is not one of the model's labels: {_listing(names)} "
+            f"(a name, in any case, or an index 0..{len(names) - 1})"
+        )
+    return index
+
+
 def _is_generic(names: Sequence[str]) -> bool:
     return all(_GENERIC.fullmatch(n.strip()) for n in names)
 

@@ -88,17 +88,42 @@ class HFMaskedLM(MaskedWordModel):
 
     @classmethod
     def load(cls, path_or_name: str, device: str = "cpu", trust_remote_code: bool = False) -> "HFMaskedLM":
+        """A masked LM from a folder or hub name. A damaged or wrong folder is one line naming
+        the file: a config that is not JSON, weights that cannot be read, no tokenizer, or
+        weights with no masked-LM head (a classifier folder: its head would be random)."""
+        from pathlib import Path
+
         from transformers import AutoModelForMaskedLM
 
-        from .hf import _quiet_transformers, check_model_path, load_tokenizer
+        from .files import first_line, read_json
+        from .hf import _load_error, _quiet_transformers, check_model_path, load_tokenizer
 
         _quiet_transformers()
         check_model_path(path_or_name)
+        local = Path(path_or_name).expanduser()
+        if local.is_dir():
+            if not (local / "config.json").is_file():
+                raise InputError(f"{local}: no config.json, so not a masked LM folder (make one with `pathologies train-mlm`)")
+            read_json(local / "config.json", "the masked LM's configuration")  # not JSON: one line naming it
         try:
-            model = AutoModelForMaskedLM.from_pretrained(path_or_name, trust_remote_code=trust_remote_code)
+            model, info = AutoModelForMaskedLM.from_pretrained(
+                path_or_name, trust_remote_code=trust_remote_code, output_loading_info=True
+            )
+        except Exception as err:  # noqa: BLE001 - every loading failure is one line naming the file
+            raise _load_error(path_or_name, local, "masked LM", err) from None
+        missing = [k for k in info.get("missing_keys", []) if not k.endswith("decoder.weight")]  # tied to the embeddings
+        head = [k for k in missing if any(h in k for h in ("cls.", "lm_head", "predictions", "vocab_projector", "generator_lm"))]
+        if head:
+            raise InputError(
+                f"{path_or_name}: the weights have no masked-LM head ({head[0]} missing): not a masked LM (a classifier "
+                "folder?); train one with `pathologies train-mlm`"
+            )
+        try:
             tokenizer = load_tokenizer(path_or_name, trust_remote_code=trust_remote_code)
-        except OSError as err:
-            raise InputError(f"could not load masked LM {path_or_name!r} ({str(err).splitlines()[0]})") from err
+        except InputError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise InputError(f"{local}: the tokenizer files cannot be read ({first_line(err)}); save the tokenizer again") from None
         if tokenizer.mask_token is None:
             raise InputError(f"{path_or_name}: the tokenizer has no mask token")
         return cls(model, tokenizer, device)

@@ -7,6 +7,7 @@ Words are looked up lowercased (GloVe 6B is lowercased). Index 0 is padding, 1 u
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -16,9 +17,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from ..text import Example, InputError
+from ..text import Example, InputError, is_invisible_word, visible_form
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
 from .files import check_safetensors, first_line, read_json
+from .inputs import FIELD as INPUTS_FIELD
+from .inputs import KINDS as INPUT_KINDS
+from .inputs import InputKindWarning, check_input
 
 PAD, UNK, SEP = 0, 1, 2
 SPECIALS = ["<pad>", "<unk>", "<sep>"]
@@ -94,8 +98,11 @@ class NativeClassifier(TorchClassifier):
         hyper: dict,
         device: str = "cpu",
         max_tokens: int = 1024,
+        inputs: str | None = None,
     ):
         super().__init__(module, labels, device)
+        #: "single" or "pairs": what the model was trained on (set by training, saved); None: not known.
+        self.inputs = inputs
         self.vocab = list(vocab)
         self.index = {w: i for i, w in enumerate(self.vocab)}
         self.hyper = dict(hyper)
@@ -132,6 +139,15 @@ class NativeClassifier(TorchClassifier):
             raise InputError(f"{config_path}: \"labels\" must be a non-empty list of label names")
         if not isinstance(hyper, dict):
             raise InputError(f"{config_path}: \"hyper\" must be a JSON object of network sizes")
+        inputs = config.get(INPUTS_FIELD)
+        if inputs is None:
+            warnings.warn(
+                f"{config_path} does not say whether the model was trained on single sentences or pairs (saved before "
+                f"pathologies recorded it): both are accepted; add \"{INPUTS_FIELD}\": \"single\" or \"pairs\" to it",
+                InputKindWarning, stacklevel=2,
+            )
+        elif inputs not in INPUT_KINDS:
+            raise InputError(f"{config_path}: \"{INPUTS_FIELD}\" must be \"single\" or \"pairs\", not {json.dumps(inputs)}")
         vocab = read_json(vocab_path, "the model's vocabulary")
         if not (isinstance(vocab, list) and len(vocab) > len(SPECIALS) and all(isinstance(w, str) for w in vocab)):
             raise InputError(f"{vocab_path}: expected a JSON list of words (the first three {', '.join(SPECIALS)})")
@@ -157,7 +173,7 @@ class NativeClassifier(TorchClassifier):
             net.load_state_dict(load_file(str(weights)))
         except Exception as err:  # the header was fine but the data is not
             raise InputError(f"{weights}: damaged safetensors file ({first_line(err)}); copy or save the model again") from None
-        return cls(net, labels, vocab, hyper, device=device)
+        return cls(net, labels, vocab, hyper, device=device, inputs=inputs)
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
@@ -166,7 +182,11 @@ class NativeClassifier(TorchClassifier):
         save_file(state, str(directory / WEIGHTS_FILE))
         (directory / VOCAB_FILE).write_text(json.dumps(self.vocab))
         (directory / CONFIG_FILE).write_text(
-            json.dumps({"family": self.family, "labels": self.labels, "hyper": self.hyper}, indent=2)
+            json.dumps(
+                {"family": self.family, "labels": self.labels, "hyper": self.hyper,
+                 **({INPUTS_FIELD: self.inputs} if self.inputs is not None else {})},
+                indent=2,
+            )
         )
 
     @property
@@ -179,11 +199,23 @@ class NativeClassifier(TorchClassifier):
             n += len(example.fixed) + 1
         return n
 
+    def pieceless(self, words: Sequence[str]) -> list[int]:
+        """Words of invisible characters only (:func:`pathologies.text.is_invisible_word`: zero-width
+        spaces, control and format characters): dropped as the HF tokenizers drop them, not
+        read as an unknown word."""
+        return [i for i, w in enumerate(words) if w not in self._sentinels and is_invisible_word(w)]
+
+    def fit_to_limit(self, example: Example) -> Example:
+        """Refuse an input of the other kind than the model was trained on (a pair given to a
+        single-sentence model, or the reverse), then fit it as every model does."""
+        check_input(self, example)
+        return super().fit_to_limit(example)
+
     def _ids(self, words: Sequence[str]) -> list[int]:
         out = []
         for w in words:
             s = self._sentinels.get(w)
-            out.append(s if s is not None else self.index.get(w.lower(), UNK))
+            out.append(s if s is not None else self.index.get(visible_form(w).lower(), UNK))
         return out
 
     def encode(self, examples: Sequence[Example]) -> Encoded:

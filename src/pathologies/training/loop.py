@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..models.pretrained import minilm_path  # noqa: F401  (re-exported)
 from ..models import NATIVE, HFClassifier, TorchClassifier
+from ..models.inputs import record_inputs
 from ..models.native import CONFIG_FILE, build_vocab
 from ..text import Example, InputError
 from ..progress import progress_bar
@@ -141,6 +142,7 @@ def fit(
     """Train with cross-entropy (plus ``extra_loss``); returns dev accuracy after each epoch."""
     check_labels(model, train, "training data")
     check_labels(model, dev, "evaluation data")
+    record_inputs(model, train)  # single sentences or pairs: saved with the model, checked on every input
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     if config.max_words:
@@ -226,6 +228,7 @@ def train_model(
     dev = load_dataset(dataset, eval_split, data_dir=data_dir, seed=config.seed)
     start = time.perf_counter()
     model = create_model(base, train.labels, train.examples, seed=config.seed, device=device)
+    record_inputs(model, train.examples)  # before the objective reduces anything with it
     log(f"training {base} ({model.family}) on {dataset}:{train_split} ({len(train)} examples), "
         f"evaluating on {dataset}:{eval_split} ({len(dev)})")
     extra = objective_loss(
