@@ -627,3 +627,53 @@ def test_target_matches_label_names_in_any_case_as_data_labels_do(tmp_path):
     with pytest.raises(InputError, match="--target 'nope'"):
         audit(model, ["the movie"], tmp_path / "other", spec=spec("nope"), show_progress=False)
     assert not (tmp_path / "other").exists()  # refused before the folder is made
+
+
+def _train_file(path: Path, n: int = 30, pairs: bool = False) -> Path:
+    rows = []
+    for i in range(n):
+        if pairs:
+            rows.append({"premise": "the movie", "hypothesis": "great fun" if i % 2 else "bad movie", "label": ["negative", "POSITIVE"][i % 2]})
+        else:
+            rows.append({"text": "great fun movie" if i % 2 else "bad boring movie", "label": ["negative", "POSITIVE"][i % 2]})
+    return write(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_train_data_file_fine_tunes_a_model_trained_here_labels_by_name(tmp_path, capsys):
+    base = _native_dir(tmp_path / "base", "single")  # labels negative, positive; no GloVe needed
+    data = _train_file(tmp_path / "mine.jsonl")
+    rc, out, err = cli(capsys, "train", str(base), "--data", str(data), "--out", str(tmp_path / "tuned"), "--epochs", "2",
+                       "--batch-size", "8", "--device", "cpu")
+    assert rc == 0, err
+    assert "mine.jsonl (seeded 10% held out) accuracy" in " ".join(out.split())
+    cfg = json.loads((tmp_path / "tuned" / "pathologies.json").read_text())
+    assert cfg["labels"] == BINARY and cfg["inputs"] == "single"  # the model's own labels; the file's matched by name
+    metrics = json.loads((tmp_path / "tuned" / "train_metrics.json").read_text())
+    assert metrics["n_train"] == 27 and metrics["n_eval"] == 3
+    # an evaluation file, a pair file on a single-sentence model, labels the model lacks: one line each
+    evalf = _train_file(tmp_path / "dev.jsonl", 4)
+    rc, out, err = cli(capsys, "train", str(base), "--data", str(data), "--eval-split", str(evalf), "--out",
+                       str(tmp_path / "t2"), "--epochs", "1", "--device", "cpu")
+    assert rc == 0 and json.loads((tmp_path / "t2" / "train_metrics.json").read_text())["n_eval"] == 4
+    rc, out, err = cli(capsys, "train", str(base), "--data", str(_train_file(tmp_path / "p.jsonl", pairs=True)),
+                       "--out", str(tmp_path / "t3"), "--epochs", "1", "--device", "cpu")
+    assert rc == 2 and "trained on single sentences; the training data has sentence pairs" in one_error_line(err)
+    write(tmp_path / "odd.csv", "text,label\ngreat,positive\nbad,neutral\n")
+    rc, out, err = cli(capsys, "train", str(base), "--data", str(tmp_path / "odd.csv"), "--out", str(tmp_path / "t4"),
+                       "--epochs", "1", "--device", "cpu")
+    assert rc == 2 and "label 'neutral'" in one_error_line(err)
+    assert not (tmp_path / "t3").exists() and not (tmp_path / "t4").exists()
+
+
+def test_train_textcnn_on_a_pair_file_records_pairs(tmp_path, capsys):
+    data = _train_file(tmp_path / "nli.jsonl", 20, pairs=True)
+    rc, out, err = cli(capsys, "train", "textcnn", "--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1",
+                       "--batch-size", "8", "--device", "cpu")
+    assert rc == 0, err
+    cfg = json.loads((tmp_path / "m" / "pathologies.json").read_text())
+    assert cfg["labels"] == ["negative", "POSITIVE"] and cfg["inputs"] == "pairs"
+    rc, out, err = cli(capsys, "explain", str(tmp_path / "m"), "great fun", "--device", "cpu")
+    assert rc == 2 and "trained on sentence pairs" in one_error_line(err)
+    rc, out, err = cli(capsys, "explain", str(tmp_path / "m"), "--pair", "the movie", "--pair", "great fun", "--target",
+                       "positive", "--device", "cpu")
+    assert rc == 0, err

@@ -28,7 +28,11 @@ def train(
     base: str = typer.Argument(
         ..., help="textcnn, bilstm, minilm (offline all-MiniLM-L6-v2), or an HF encoder directory / hub name."
     ),
-    data: str = typer.Option("sst2", "--data", help="sst2, sst5, sst2-phrases, mr, snli, agnews, imdb."),
+    data: str = typer.Option(
+        "sst2", "--data",
+        help="sst2, sst5, sst2-phrases, mr, snli, agnews, imdb, or your own .jsonl/.csv/.tsv file (text or premise + "
+        "hypothesis, label by name; 10%% held out to evaluate unless --eval-split FILE).",
+    ),
     out: Path = typer.Option(..., "--out", help="Folder to write the trained model to."),
     epochs: str = typer.Option("3", "--epochs", callback=_positive("--epochs"), help="Passes over the training split."),
     batch_size: str = typer.Option("32", "--batch-size", callback=_positive("--batch-size"), help="Training batch size."),
@@ -39,7 +43,10 @@ def train(
     ),
     max_words: int = typer.Option(256, help="Clip training inputs to this many words."),
     train_split: Optional[str] = typer.Option(None, help="Split to train on (default: the data set's train split)."),
-    eval_split: Optional[str] = typer.Option(None, help="Split to evaluate on (default: the data set's dev split)."),
+    eval_split: Optional[str] = typer.Option(
+        None, help="Split to evaluate on (default: the data set's dev split); with --data FILE, an evaluation file."
+    ),
+    encoding: str = EncodingOpt,
     objective: str = typer.Option(
         "ce", "--objective", help="ce, entropy (Feng et al.), random-entropy (baseline), or pct."
     ),
@@ -77,6 +84,7 @@ def train(
             data_dir=data_dir,
             train_split=train_split,
             eval_split=eval_split,
+            encoding=encoding,
             device=_device(device),
             objective=objective,
             **_objective_settings(objective, lam, reduce_beam, alpha, tau, share, reduce_limit, reductions),

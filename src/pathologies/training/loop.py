@@ -192,6 +192,55 @@ def _lr_factor(step: int, warm: int, steps: int) -> float:
     return max(0.0, (steps - step) / max(1, steps - warm))
 
 
+#: Share of a user's file held out for evaluation when no evaluation file is given.
+HOLDOUT = 0.10
+
+
+def _is_file(spec: str) -> bool:
+    from ..data.files import SUFFIXES
+
+    return str(spec).lower().endswith(SUFFIXES) or Path(str(spec)).is_file()
+
+
+def _file_splits(base: str, path: str, eval_path: str | None, config: TrainConfig, encoding: str, train_split: str | None):
+    """Training and evaluation sets from a user's file (and an optional evaluation file)."""
+    from ..data import Dataset, load_file, match_labels
+    from ..data.splits import holdout
+
+    if train_split is not None:
+        raise InputError("--train-split is for named data sets; a file is trained on whole (or give --eval-split FILE)")
+    data = load_file(path, encoding=encoding)
+    labels = data.labels
+    if not all(n.isdigit() for n in labels):  # names in any case sort together: negative, Positive
+        labels = sorted(labels, key=lambda n: (n.casefold(), n))
+        data = match_labels(data, labels)
+    if (Path(base) / CONFIG_FILE).is_file():  # a model trained here: its labels, the file's matched by name
+        from ..models import load_classifier
+
+        labels = load_classifier(base).labels
+        data = match_labels(data, labels)
+    if eval_path is not None:
+        if not _is_file(eval_path):
+            raise InputError(f"--eval-split {eval_path!r}: with --data FILE, give an evaluation file (.jsonl/.csv/.tsv)")
+        dev = match_labels(load_file(eval_path, encoding=encoding), labels, whose="the training file's")
+        train_examples, eval_name = list(data.examples), str(eval_path)
+    else:
+        if len(data.examples) < 2:
+            raise InputError(f"{path}: {len(data.examples)} example; training needs at least 2 (one is held out to evaluate)")
+        train_examples, held = holdout(data.examples, HOLDOUT, config.seed)
+        if not held:
+            train_examples, held = train_examples[:-1], train_examples[-1:]
+        dev = Dataset(data.name, "file", held, list(labels))
+        eval_name = f"{Path(path).name} (seeded {HOLDOUT:.0%} held out)"
+    if config.limit is not None:
+        train_examples = train_examples[: config.limit]
+    used = {ex.label for ex in train_examples}
+    if len(used) < 2:
+        raise InputError(f"{path}: the training examples have one label only ({labels[used.pop()]}); a classifier needs two or more")
+    train = Dataset(data.name, "file", train_examples, list(labels))
+    return train, dev, Path(path).name, eval_name
+
+
 def _clip(ex: Example, max_words: int) -> Example:
     return ex if len(ex.words) <= max_words else ex.with_words(ex.words[:max_words])
 
@@ -209,23 +258,36 @@ def train_model(
     objective: str = "ce",
     log: Callable[[str], None] = print,
     show_progress: bool = True,
+    encoding: str = "utf-8",
     **objective_settings: Any,
 ) -> tuple[TorchClassifier, TrainResult]:
     """Train ``base`` (textcnn, bilstm, minilm, an HF encoder / classifier, or a model trained
     here) on a data set with an objective: ``ce``, ``entropy`` / ``random-entropy`` (λ:
     ``lam``, reduced examples by beam search ``beam``), or ``pct`` (``alpha``, ``tau``,
     ``share``). Saves the model and ``train_metrics.json`` to ``out_dir`` when given.
+
+    ``dataset`` may be a user's .jsonl/.csv/.tsv file (``text`` or ``premise`` + ``hypothesis``,
+    ``label`` by name or index, as ``--data`` reads them): the model's labels are the file's
+    label names (sorted; integers in order), or a model trained here keeps its own and the
+    file's are matched onto them by name. It is evaluated on ``eval_split`` when that names a
+    file too, else on a seeded 10% of the file held out from training (``train_split``
+    "file-90%" / eval "file-10%" in the result).
     """
     from ..data import DATASETS, load_dataset
 
     config = config or TrainConfig()
-    if dataset not in DATASETS:
-        raise InputError(f"unknown data set {dataset!r}; known: {', '.join(sorted(DATASETS))}")
-    info = DATASETS[dataset]
-    train_split = train_split or info.train_split
-    eval_split = eval_split or info.eval_split
-    train = load_dataset(dataset, train_split, data_dir=data_dir, seed=config.seed, limit=config.limit)
-    dev = load_dataset(dataset, eval_split, data_dir=data_dir, seed=config.seed)
+    if _is_file(dataset):
+        train, dev, train_split, eval_split = _file_splits(base, dataset, eval_split, config, encoding, train_split)
+    else:
+        if dataset not in DATASETS:
+            raise InputError(
+                f"unknown data set {dataset!r}; known: {', '.join(sorted(DATASETS))}, or a .jsonl/.csv/.tsv file of your own"
+            )
+        info = DATASETS[dataset]
+        train_split = train_split or info.train_split
+        eval_split = eval_split or info.eval_split
+        train = load_dataset(dataset, train_split, data_dir=data_dir, seed=config.seed, limit=config.limit)
+        dev = load_dataset(dataset, eval_split, data_dir=data_dir, seed=config.seed)
     start = time.perf_counter()
     model = create_model(base, train.labels, train.examples, seed=config.seed, device=device)
     record_inputs(model, train.examples)  # before the objective reduces anything with it
