@@ -420,3 +420,40 @@ def test_cli_explain_loo_gives_the_raw_numbers(folders, capsys, name):
     p = raw_proba(model, dull)
     y = int(p.argmax())
     assert one["dull"] == pytest.approx(float(p[y] - raw_proba(model, dull.with_words([]))[y]), abs=6e-4)
+
+
+# --- more decoder families, from their configs (no folder): the same batched == alone -----------
+MORE = {
+    "opt": dict(hidden_size=32, ffn_dim=64, num_hidden_layers=2, num_attention_heads=2, word_embed_proj_dim=32, max_position_embeddings=64),
+    "bloom": dict(hidden_size=32, n_layer=2, n_head=2),  # ALiBi: no position ids
+    "gpt_neox": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=64),
+    "xlnet": dict(d_model=32, n_layer=2, n_head=2, d_inner=64),  # no position limit (-1), pools the last token
+}
+
+
+@pytest.mark.parametrize("model_type", list(MORE))
+def test_more_decoder_families_batched_equal_raw(folders, model_type):
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    tok = load_classifier(str(folders["gpt2"])).tokenizer
+    torch.manual_seed(5)
+    config = AutoConfig.for_model(
+        model_type, vocab_size=len(tok), num_labels=2, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=None, **MORE[model_type],
+    )
+    module = AutoModelForSequenceClassification.from_config(config)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.startswith(("score", "logits_proj")):
+                p.mul_(20)
+    model = HFClassifier(module.eval(), tok)
+    assert reads_last_token(module) and model.padding_side == "left" and not model.one_at_a_time
+    exs = examples_of(TEXTS) + pair_examples()[:2] + [Example.from_text("dull").with_words([])]
+    batched = model.predict_proba(exs)
+    for ex, row in zip(exs, batched):
+        a, b = ex.segments()
+        ids = tok([list(a)], [list(b)] if b is not None else None, is_split_into_words=True)["input_ids"][0] or [tok.eos_token_id]
+        with torch.no_grad():
+            expected = torch.softmax(module(input_ids=torch.tensor([ids])).logits.float(), -1)[0]
+        assert torch.allclose(row, expected, **TOL), ex
+    assert float(batched.max() - batched.min()) > 0.3

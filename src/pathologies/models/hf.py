@@ -206,7 +206,7 @@ class HFClassifier(TorchClassifier):
         limit = self.tokenizer.model_max_length
         cfg = self.module.config
         pos = getattr(cfg, "max_position_embeddings", None)
-        if pos is not None:
+        if isinstance(pos, int) and pos > 0:  # XLNet says -1: no limit of its own
             if cfg.model_type in ("roberta", "xlm-roberta", "camembert", "longformer"):
                 pos -= (cfg.pad_token_id or 0) + 1
             limit = min(limit, pos)
