@@ -11,5 +11,5 @@ def compute(ctx):
 
 register(MetricInfo(
     "auc_rep", "AUC_rep: target probability as the top words (up to 20%) are replaced by masked-LM samples",
-    0, 1, True, label="AUC_rep", needs=("mlm",), compute=compute, order=110, paper="Kim et al. 2020",
+    0, 1, True, label="AUC_rep", needs=("mlm",), compute=compute, order=82, paper="Kim et al. 2020",
 ))

@@ -15,5 +15,5 @@ def compute(ctx):
 
 register(MetricInfo(
     "iot", "IoT: share of SST positive-tagged words among the top-10 words, correct positive sentences", 0, 1, False,
-    label="IoT", needs=("tags",), compute=compute, order=120, paper="Kim et al. 2020",
+    label="IoT", needs=("tags",), compute=compute, order=86, paper="Kim et al. 2020",
 ))

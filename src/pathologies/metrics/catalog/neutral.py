@@ -10,5 +10,5 @@ def compute(ctx):
 
 register(MetricInfo(
     "neutral", "mean scaled attribution of SST neutral-tagged words", -1, 1, True, label="neutral-word score",
-    needs=("tags",), compute=compute, order=130, paper="Kim et al. 2020",
+    needs=("tags",), compute=compute, order=84, paper="Kim et al. 2020",
 ))
