@@ -273,6 +273,34 @@ def test_integrated_gradients_batched_equal_alone(family):
         assert att.scores == pytest.approx(alone.scores, rel=1e-4, abs=1e-5)
 
 
+
+def test_zero_erasure_batched_equal_alone(family):
+    _, model = family
+    exs = examples_of(TEXTS) + pair_examples()[:2]
+    for ex, att in zip(exs, explain(model, exs, method="erasure-zero")):
+        (alone,) = explain(model, [ex], method="erasure-zero")
+        assert att.scores == pytest.approx(alone.scores, abs=2e-5)
+
+
+def test_removal_metrics_equal_raw_one_at_a_time(family):
+    """Comprehensiveness and sufficiency (one word of a one-word input: the empty input)."""
+    from pathologies.engine import ScoringEngine
+    from pathologies.metrics.removal import erasure_metrics, n_for_share
+    from pathologies.ranks import ranking
+
+    _, model = family
+    exs = examples_of(TEXTS) + pair_examples()[:2]
+    atts = explain(model, exs, method="gradient")
+    targets = [a.target for a in atts]
+    rows = erasure_metrics(exs, [a.scores for a in atts], targets, ScoringEngine(model))
+    for ex, att, row in zip(exs, atts, rows):
+        y, order, n = att.target, ranking(att.scores), n_for_share(0.10, len(ex.words))
+        p = float(raw_proba(model, ex)[y])
+        assert row["comprehensiveness"] == pytest.approx(p - float(raw_proba(model, ex.without(order[:n]))[y]), abs=3e-5)
+        assert row["sufficiency"] == pytest.approx(
+            p - float(raw_proba(model, ex.without(order[len(ex.words) - n :]))[y]), abs=3e-5
+        )
+
 def test_representations_batched_equal_alone(family):
     _, model = family
     exs = examples_of(TEXTS) + pair_examples()[:2]
