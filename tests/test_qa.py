@@ -68,6 +68,15 @@ def make_qa_dir(root: Path, *, max_position_embeddings: int = 64, init: float = 
     return root
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest (and kind to a shared machine); restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def qa_dir(tmp_path_factory):
     return make_qa_dir(tmp_path_factory.mktemp("qa") / "model")
@@ -109,8 +118,19 @@ def raw_window(raw, question, context, lo, hi, *, grad=False):
     return ls, le, first, last, embeds, seq, wid
 
 
+_RAW: dict = {}
+
+
 def raw_predict(raw, model, ex):
-    """(span, logp, null logp, per-window tables) over the model's windows."""
+    """(span, logp, null logp, per-window tables) over the model's windows (memoized: the
+    brute-force oracles ask for the same inputs many times)."""
+    key = (raw[0], model, ex.words, ex.fixed)  # the objects themselves: an id is never reused
+    if key not in _RAW:
+        _RAW[key] = _raw_predict(raw, model, ex)
+    return _RAW[key]
+
+
+def _raw_predict(raw, model, ex):
     best, best_lp, nulls, tables = NULL_SPAN, -math.inf, [], []
     with torch.no_grad():
         for lo, hi in model.windows(ex):
@@ -351,3 +371,90 @@ def test_records_round_trip_through_json(model):
     r = reduce_questions(model, examples()[:2], beam=2)[0]
     back = QAReduction.from_dict(json.loads(r.to_json()))
     assert back == r
+
+
+# --- run folders and the command line ----------------------------------------------------------
+def test_cli_reduce_and_explain_write_run_folders_that_resume(tmp_path, qa_dir):
+    from typer.testing import CliRunner
+
+    from pathologies.cli_qa import qa_app
+
+    data = tmp_path / "dev-v2.0.json"
+    data.write_text(json.dumps(squad_doc()))
+    runner = CliRunner()
+    out = tmp_path / "run"
+    res = runner.invoke(qa_app, ["reduce", str(qa_dir), "--data", str(data), "--out", str(out), "--importance", "loo", "--beam", "2", "--chunk", "2", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    lines = (out / "records" / "qa_reductions.jsonl").read_text().splitlines()
+    assert [json.loads(l)["uid"] for l in lines] == ["a1", "a2", "u1"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"]["null_answer"] is True  # the file has unanswerable questions
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["examples"] == 3 and "random_share_span_kept" in summary
+    first = (out / "records" / "qa_reductions.jsonl").read_bytes()
+    res = runner.invoke(qa_app, ["reduce", str(qa_dir), "--data", str(data), "--out", str(out), "--importance", "loo", "--beam", "2", "--chunk", "2", "--device", "cpu"])
+    assert res.exit_code == 0 and (out / "records" / "qa_reductions.jsonl").read_bytes() == first  # nothing redone
+    res = runner.invoke(qa_app, ["reduce", str(qa_dir), "--data", str(data), "--out", str(out), "--beam", "3", "--importance", "loo", "--device", "cpu"])
+    assert res.exit_code == 2 and "settings.beam: 2 in the run, 3 now" in res.output
+    # stdout JSON lines, one question given on the command line
+    res = runner.invoke(qa_app, ["explain", str(qa_dir), "--question", QUESTIONS[0], "--context", CONTEXT, "--method", "loo", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    record = json.loads(res.output.splitlines()[0])
+    assert record["target"] == "span probability" and len(record["scores"]) == len(QUESTIONS[0].split())
+    res = runner.invoke(qa_app, ["explain", str(qa_dir), "--data", str(data), "--limit", "2", "--out", str(tmp_path / "ex"), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "ex" / "records" / "qa_attributions.jsonl").read_text().splitlines()) == 2
+
+
+def test_cli_errors_are_one_line(tmp_path, qa_dir):
+    from typer.testing import CliRunner
+
+    from pathologies.cli_qa import qa_app
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"paragraphs": [')
+    runner = CliRunner()
+    for args, match in [
+        (["explain", str(qa_dir), "--data", str(bad)], "not valid JSON"),
+        (["explain", str(qa_dir), "--data", str(bad), "--method", "conformity"], "not available for QA"),
+        (["reduce", str(tmp_path / "nope"), "--data", str(bad)], "model path does not exist"),
+        (["explain", str(qa_dir)], "give --data FILE"),
+    ]:
+        res = runner.invoke(qa_app, args)
+        assert res.exit_code == 2 and match in res.output, (args, res.output)
+        assert len(res.output.strip().splitlines()) == 1
+
+
+def test_qa_verb_is_wired_into_the_main_command():
+    from typer.testing import CliRunner
+
+    from pathologies.cli import app
+
+    res = CliRunner().invoke(app, ["qa", "--help"])
+    assert res.exit_code == 0 and "reduce" in res.output and "explain" in res.output
+
+
+# --- entropy fine-tuning on reduced questions (paper §5) -----------------------------------------
+def test_entropy_finetuning_raises_the_entropy_on_reduced_questions(tmp_path):
+    """Same data, same seed: with the entropy term the model is less certain on the reduced
+    questions than after plain fine-tuning, and it still learns the gold spans."""
+    from pathologies.qa.training import QATrainConfig, entropy_finetune, finetune_qa, reduced_questions_for_training, span_entropy
+
+    root = make_qa_dir(tmp_path / "trainable", init=0.02, positions=1.0)  # BERT's own init: it learns
+    data = parse_squad(squad_doc())
+    config = QATrainConfig(epochs=4, batch_size=3, lr=3e-3)
+    plain = load_qa_model(root)
+    history = finetune_qa(plain, data, config=config, dev=data, log=lambda s: None)
+    assert history[-1]["loss"] < history[0]["loss"] and history[-1]["f1"] > 0.5
+    model = load_qa_model(root)
+    report = entropy_finetune(model, data, lam=5.0, importance="loo", config=config, dev=data, log=lambda s: None)
+    assert report["reduced_questions"] == 3 and len(report["history"]) == 4 and report["config"]["lam"] == 5.0
+    assert all(math.isfinite(row["loss"]) for row in report["history"]) and report["history"][-1]["f1"] > 0.5
+    assert model.version > 0  # cached scores of the old weights are not reused
+    reduced = reduced_questions_for_training(load_qa_model(root), data, importance="loo")
+    with torch.no_grad():
+        h_plain = float(span_entropy(plain, [e for e, _ in reduced], [s for _, s in reduced]))
+        h_reg = float(span_entropy(model, [e for e, _ in reduced], [s for _, s in reduced]))
+    assert h_reg > h_plain and report["reduced_entropy_after"] == pytest.approx(h_reg, abs=1e-4)
+    model.save(tmp_path / "tuned")
+    assert load_qa_model(tmp_path / "tuned").max_length == 64

@@ -1,0 +1,176 @@
+"""``pathologies qa``: explain and reduce the questions of an extractive QA model.
+
+A view over :mod:`pathologies.qa`: every command is one library call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .text import InputError
+
+qa_app = typer.Typer(
+    help="Extractive question answering (SQuAD format): explain the question words for the "
+    "predicted answer span, reduce questions while the span stays the same (Feng et al. 2018).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ModelArg = typer.Argument(..., help="An HF question-answering model: a folder or a hub name.")
+DataOpt = typer.Option(None, "--data", help="A SQuAD v1.1/v2.0 .json file, or squad[:dev|train] / squad_v2 from the hub.")
+QuestionOpt = typer.Option(None, "--question", help="One question (instead of --data); needs --context.")
+ContextOpt = typer.Option(None, "--context", help="The context of --question.")
+LimitOpt = typer.Option(None, "--limit", help="The first N questions.")
+OutOpt = typer.Option(None, "--out", help="A run folder (resumes); without it, JSON lines on stdout.")
+NullOpt = typer.Option(
+    None, "--null/--no-null",
+    help="The null answer can be predicted (SQuAD 2.0 models); default: on for data with unanswerable questions.",
+)
+MaxLenOpt = typer.Option(384, "--max-length", help="Tokens per window (question + context window), at most the model's limit.")
+StrideOpt = typer.Option(128, "--stride", help="Tokens of overlap between context windows.")
+DeviceOpt = typer.Option("auto", "--device", help="cpu, cuda, or auto.")
+TrustOpt = typer.Option(False, "--trust-remote-code", help="Allow a hub model's own code to run.")
+EncodingOpt = typer.Option("utf-8", "--encoding", help="Encoding of the --data file.")
+
+
+def _fail(message: object) -> None:
+    sys.stdout.flush()
+    print("error: " + " ".join(str(message).split()), file=sys.stderr, flush=True)
+    raise typer.Exit(2)
+
+
+def _setup(model_path, data, question, context, limit, null, max_length, stride, device, trust, encoding):
+    from .data.squad import QAItem, SquadData, load_qa_data
+    from .models.qa import load_qa_model
+
+    from .models.hf import check_model_path
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    check_model_path(model_path)  # a wrong path is named before the data is read
+    if limit is not None and limit < 1:
+        raise InputError("--limit must be a positive integer")
+    if (data is None) == (question is None):
+        raise InputError("give --data FILE, or --question with --context")
+    if question is not None:
+        if not context or not context.split():
+            raise InputError("--question needs a non-empty --context")
+        if not question.split():
+            raise InputError("the question is empty")
+        dataset = SquadData([QAItem("#0", question, context)], "", "command line")
+    else:
+        dataset = load_qa_data(data, limit=limit, encoding=encoding)
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    null_answer = dataset.has_impossible if null is None else null
+    model = load_qa_model(model_path, device=device, trust_remote_code=trust, max_length=max_length,
+                          stride=stride, null_answer=null_answer)
+    return model, dataset
+
+
+def _emit(records, out: Optional[Path], summary_name: str) -> None:
+    if out is None:
+        for r in records:
+            print(json.dumps(r.to_dict()))
+    else:
+        print(f"{len(records)} questions in {out} (records/{summary_name}, summary.json)")
+
+
+@qa_app.command()
+def explain(
+    model: str = ModelArg,
+    data: Optional[str] = DataOpt,
+    question: Optional[str] = QuestionOpt,
+    context: Optional[str] = ContextOpt,
+    method: str = typer.Option("gradient", "--method", help="gradient, gradient-abs, gradient-l2, loo, loo-log-odds, erasure-unk, erasure-pad."),
+    limit: Optional[int] = LimitOpt,
+    out: Optional[Path] = OutOpt,
+    chunk: int = typer.Option(32, "--chunk", help="Questions computed and written together."),
+    null: Optional[bool] = NullOpt,
+    max_length: int = MaxLenOpt,
+    stride: int = StrideOpt,
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
+    encoding: str = EncodingOpt,
+) -> None:
+    """Score each question word for the predicted answer span (one JSON line per question)."""
+    from .qa.explain import explain_qa, qa_method
+    from .qa.runs import run_qa
+
+    try:
+        qa_method(method)
+        m, dataset = _setup(model, data, question, context, limit, null, max_length, stride, device, trust_remote_code, encoding)
+        if out is not None:
+            records = run_qa(m, dataset, out, kind="explain", method=method, chunk=chunk, model_source=model,
+                             data_spec=data, show_progress=sys.stderr.isatty())
+        else:
+            records = explain_qa(m, dataset, method)
+    except InputError as err:
+        _fail(err)
+    _emit(records, out, "qa_attributions.jsonl")
+
+
+@qa_app.command()
+def reduce(
+    model: str = ModelArg,
+    data: Optional[str] = DataOpt,
+    question: Optional[str] = QuestionOpt,
+    context: Optional[str] = ContextOpt,
+    importance: str = typer.Option("gradient", "--importance", help="Ranking method: gradient, loo, ... (as qa explain)."),
+    beam: int = typer.Option(1, "--beam", help="1: greedy; more: beam search of that width."),
+    k: int = typer.Option(5, "--k", help="Beam search: the least important words tried per state."),
+    limit: Optional[int] = LimitOpt,
+    out: Optional[Path] = OutOpt,
+    chunk: int = typer.Option(32, "--chunk", help="Questions computed and written together."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random-removal baseline."),
+    null: Optional[bool] = NullOpt,
+    max_length: int = MaxLenOpt,
+    stride: int = StrideOpt,
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
+    encoding: str = EncodingOpt,
+) -> None:
+    """Remove question words while the predicted span stays exactly the same (greedy or beam)."""
+    from .qa.explain import qa_method
+    from .qa.records import summarize_qa
+    from .qa.reduction import reduce_questions
+    from .qa.runs import run_qa
+
+    try:
+        qa_method(importance)
+        if beam < 1 or k < 1:
+            raise InputError("--beam and --k must be at least 1")
+        m, dataset = _setup(model, data, question, context, limit, null, max_length, stride, device, trust_remote_code, encoding)
+        if out is not None:
+            records = run_qa(m, dataset, out, kind="reduce", method=importance, beam=beam, k=k, chunk=chunk,
+                             model_source=model, data_spec=data, show_progress=sys.stderr.isatty(), seed=seed)
+        else:
+            records = reduce_questions(m, dataset, importance=importance, beam=beam, k=k, random_seed=seed)
+    except InputError as err:
+        _fail(err)
+    _emit(records, out, "qa_reductions.jsonl")
+    if out is not None:
+        print(json.dumps(summarize_qa(records)))
+
+
+def main(argv=None) -> int:
+    """Run ``pathologies qa`` on its own (``python -m pathologies.cli_qa``)."""
+    try:
+        qa_app(argv, standalone_mode=False)
+    except typer.Exit as e:
+        return e.exit_code
+    except SystemExit as e:  # click's own usage errors
+        return int(e.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
