@@ -458,3 +458,40 @@ def test_entropy_finetuning_raises_the_entropy_on_reduced_questions(tmp_path):
     assert h_reg > h_plain and report["reduced_entropy_after"] == pytest.approx(h_reg, abs=1e-4)
     model.save(tmp_path / "tuned")
     assert load_qa_model(tmp_path / "tuned").max_length == 64
+
+
+def test_erasure_by_unk_is_the_raw_model_with_the_word_replaced(model, raw):
+    ex = examples()[0]
+    att = explain_qa(model, ex, "erasure-unk")[0]
+    span = tuple(att.span)
+    p = raw_span_prob(raw, model, ex, span)
+    for i, score in enumerate(att.scores):
+        words = list(ex.words)
+        words[i] = "[UNK]"
+        assert score == pytest.approx(p - raw_span_prob(raw, model, ex.with_words(words), span), abs=1e-6)
+
+
+def test_the_hub_squad_path_with_a_stand_in_for_the_hub(monkeypatch):
+    """``squad:dev`` goes to datasets.load_dataset("rajpurkar/squad", split="validation[:N]");
+    here a stand-in returns rows in the hub's flat layout."""
+    import datasets
+
+    from pathologies.data.squad import load_qa_data
+
+    asked = {}
+
+    def fake(repo, split):
+        asked.update(repo=repo, split=split)
+        return [
+            {"id": "h1", "title": "T", "context": CONTEXT, "question": "who was born in paris ?",
+             "answers": {"text": ["king"], "answer_start": [CONTEXT.index("king")]}},
+            {"id": "h2", "title": "T", "context": CONTEXT, "question": "who is the new king of london ?",
+             "answers": {"text": [], "answer_start": []}},
+        ]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake)
+    data = load_qa_data("squad_v2:dev", limit=2)
+    assert asked == {"repo": "rajpurkar/squad_v2", "split": "validation[:2]"}
+    assert [it.uid for it in data.items] == ["h1", "h2"] and data.items[1].is_impossible
+    with pytest.raises(InputError, match="unknown QA data set 'sqad'"):
+        load_qa_data("sqad")
