@@ -495,3 +495,24 @@ def test_the_hub_squad_path_with_a_stand_in_for_the_hub(monkeypatch):
     assert [it.uid for it in data.items] == ["h1", "h2"] and data.items[1].is_impossible
     with pytest.raises(InputError, match="unknown QA data set 'sqad'"):
         load_qa_data("sqad")
+
+
+def test_cli_train_and_the_text_view(tmp_path):
+    from typer.testing import CliRunner
+
+    from pathologies.cli_qa import qa_app
+
+    root = make_qa_dir(tmp_path / "base", init=0.02, positions=1.0)
+    data = tmp_path / "train.json"
+    data.write_text(json.dumps(squad_doc()))
+    runner = CliRunner()
+    res = runner.invoke(qa_app, ["train", str(root), "--data", str(data), "--dev", str(data), "--out", str(tmp_path / "tuned"),
+                                 "--lam", "1.0", "--importance", "loo", "--epochs", "1", "--batch-size", "3", "--lr", "1e-3", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "tuned" / "training.json").read_text())
+    assert report["config"]["lam"] == 1.0 and report["reduced_questions"] == 3
+    res = runner.invoke(qa_app, ["reduce", str(tmp_path / "tuned"), "--data", str(data), "--out", str(tmp_path / "run"),
+                                 "--importance", "loo", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "reduced:" in res.output and "random:" in res.output and "[[" in res.output or "(no answer)" in res.output
+    assert "gold: (unanswerable)" in res.output

@@ -38,6 +38,7 @@ StrideOpt = typer.Option(128, "--stride", help="Tokens of overlap between contex
 DeviceOpt = typer.Option("auto", "--device", help="cpu, cuda, or auto.")
 TrustOpt = typer.Option(False, "--trust-remote-code", help="Allow a hub model's own code to run.")
 EncodingOpt = typer.Option("utf-8", "--encoding", help="Encoding of the --data file.")
+ShowOpt = typer.Option(None, "--show", help="Show the first N questions as text (default: 3 with --out, else 0; without --out on stderr).")
 
 
 def _fail(message: object) -> None:
@@ -76,12 +77,44 @@ def _setup(model_path, data, question, context, limit, null, max_length, stride,
     return model, dataset
 
 
-def _emit(records, out: Optional[Path], summary_name: str) -> None:
+def render(record) -> str:
+    """A QA record as text: the question with each word's score (or the reduction), and the
+    context with the predicted answer span marked ``[[...]]``."""
+    from .qa.records import QAAttribution
+
+    lines = [f"{record.uid}"]
+    if isinstance(record, QAAttribution):
+        lines.append("  question: " + " ".join(f"{w}({s:+.3g})" for w, s in zip(record.words, record.scores)))
+        lines.append(f"  target: {record.target} ({record.method}); p(span) = {record.probability:.3f}")
+    else:
+        lines.append(f"  question: {' '.join(record.original)}  (p(span) = {record.original_confidence:.3f})")
+        lines.append(f"  reduced:  {' '.join(record.final)}  (p(span) = {record.final_confidence:.3f})")
+        b = record.random_baseline or {}
+        if b:
+            kept = "kept" if b["kept_span"] else "lost"
+            lines.append(f"  random:   {' '.join(b['words'])}  (span {kept}, p(span) = {b['confidence']:.3f})")
+    a, b_ = record.span_chars
+    context = record.context
+    if a < 0:
+        lines.append("  answer: (no answer)")
+    else:
+        lo, hi = max(0, a - 80), min(len(context), b_ + 80)
+        shown = ("..." if lo else "") + context[lo:a] + "[[" + context[a:b_] + "]]" + context[b_:hi] + ("..." if hi < len(context) else "")
+        lines.append("  context: " + " ".join(shown.split()))
+    if record.gold or record.is_impossible:
+        lines.append("  gold: " + (" | ".join(record.gold) if record.gold else "(unanswerable)"))
+    return "\n".join(lines)
+
+
+def _emit(records, out: Optional[Path], summary_name: str, show: Optional[int]) -> None:
     if out is None:
         for r in records:
             print(json.dumps(r.to_dict()))
     else:
         print(f"{len(records)} questions in {out} (records/{summary_name}, summary.json)")
+    n = (3 if out is not None else 0) if show is None else show
+    for r in records[:n]:  # without --out the view goes to stderr: stdout stays JSON lines
+        print(render(r), file=sys.stdout if out is not None else sys.stderr)
 
 
 @qa_app.command()
@@ -100,6 +133,7 @@ def explain(
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
     encoding: str = EncodingOpt,
+    show: Optional[int] = ShowOpt,
 ) -> None:
     """Score each question word for the predicted answer span (one JSON line per question)."""
     from .qa.explain import explain_qa, qa_method
@@ -115,7 +149,7 @@ def explain(
             records = explain_qa(m, dataset, method)
     except InputError as err:
         _fail(err)
-    _emit(records, out, "qa_attributions.jsonl")
+    _emit(records, out, "qa_attributions.jsonl", show)
 
 
 @qa_app.command()
@@ -137,6 +171,7 @@ def reduce(
     device: str = DeviceOpt,
     trust_remote_code: bool = TrustOpt,
     encoding: str = EncodingOpt,
+    show: Optional[int] = ShowOpt,
 ) -> None:
     """Remove question words while the predicted span stays exactly the same (greedy or beam)."""
     from .qa.explain import qa_method
@@ -156,9 +191,55 @@ def reduce(
             records = reduce_questions(m, dataset, importance=importance, beam=beam, k=k, random_seed=seed)
     except InputError as err:
         _fail(err)
-    _emit(records, out, "qa_reductions.jsonl")
+    _emit(records, out, "qa_reductions.jsonl", show)
     if out is not None:
         print(json.dumps(summarize_qa(records)))
+
+
+@qa_app.command()
+def train(
+    model: str = ModelArg,
+    data: str = typer.Option(..., "--data", help="Training questions: a SQuAD .json file (or squad:train from the hub)."),
+    out: Path = typer.Option(..., "--out", help="Folder to save the fine-tuned model to."),
+    dev: Optional[str] = typer.Option(None, "--dev", help="Questions to report exact match / F1 on after each epoch."),
+    lam: float = typer.Option(0.0, "--lam", help="Entropy regularization on reduced questions (Feng et al. 2018, eq. 2); 0: plain fine-tuning."),
+    importance: str = typer.Option("gradient", "--importance", help="With --lam: the method that ranks words for the reduction."),
+    beam: int = typer.Option(1, "--beam", help="With --lam: 1 greedy, more beam search."),
+    epochs: int = typer.Option(2, "--epochs"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(5e-5, "--lr"),
+    seed: int = typer.Option(13, "--seed"),
+    limit: Optional[int] = LimitOpt,
+    null: Optional[bool] = NullOpt,
+    max_length: int = MaxLenOpt,
+    stride: int = StrideOpt,
+    device: str = DeviceOpt,
+    trust_remote_code: bool = TrustOpt,
+    encoding: str = EncodingOpt,
+) -> None:
+    """Fine-tune a QA model on gold spans; with --lam, maximize its entropy on reduced questions too."""
+    from .data.squad import load_qa_data
+    from .qa.explain import qa_method
+    from .qa.training import QATrainConfig, entropy_finetune, finetune_qa
+
+    try:
+        if lam:
+            qa_method(importance)
+        if epochs < 1 or batch_size < 1 or lr <= 0 or lam < 0:
+            raise InputError("--epochs and --batch-size must be at least 1, --lr more than 0, --lam 0 or more")
+        m, dataset = _setup(model, data, None, None, limit, null, max_length, stride, device, trust_remote_code, encoding)
+        dev_data = load_qa_data(dev, encoding=encoding) if dev else None
+        config = QATrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+        log = lambda line: print(line, flush=True)  # noqa: E731
+        if lam:
+            report = entropy_finetune(m, dataset, lam=lam, config=config, dev=dev_data, log=log, importance=importance, beam=beam)
+        else:
+            report = {"config": vars(config), "history": finetune_qa(m, dataset, config=config, dev=dev_data, log=log)}
+        m.save(out)
+        (Path(out) / "training.json").write_text(json.dumps(report, indent=2))
+    except InputError as err:
+        _fail(err)
+    print(f"saved to {out}")
 
 
 def main(argv=None) -> int:
