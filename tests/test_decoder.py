@@ -207,7 +207,7 @@ def test_probabilities_batched_equal_raw_one_at_a_time(family):
 @pytest.mark.parametrize("method", ["loo", "erasure-unk", "erasure-pad"])
 def test_perturbation_methods_equal_raw_one_at_a_time(family, method):
     _, model = family
-    exs = examples_of(TEXTS) + pair_examples()
+    exs = examples_of(TEXTS[:4]) + pair_examples()[1:3]  # one-word inputs; pairs both ways round
     atts = explain(model, exs, method=method)
     for ex, att in zip(exs, atts):
         p = raw_proba(model, ex)
@@ -276,7 +276,7 @@ def test_integrated_gradients_batched_equal_alone(family):
 
 def test_zero_erasure_batched_equal_alone(family):
     _, model = family
-    exs = examples_of(TEXTS) + pair_examples()[:2]
+    exs = examples_of(TEXTS[:4]) + pair_examples()[:1]
     for ex, att in zip(exs, explain(model, exs, method="erasure-zero")):
         (alone,) = explain(model, [ex], method="erasure-zero")
         assert att.scores == pytest.approx(alone.scores, abs=2e-5)
@@ -289,7 +289,7 @@ def test_removal_metrics_equal_raw_one_at_a_time(family):
     from pathologies.ranks import ranking
 
     _, model = family
-    exs = examples_of(TEXTS) + pair_examples()[:2]
+    exs = examples_of(TEXTS[:4]) + pair_examples()[:1]
     atts = explain(model, exs, method="gradient")
     targets = [a.target for a in atts]
     rows = erasure_metrics(exs, [a.scores for a in atts], targets, ScoringEngine(model))
@@ -412,7 +412,7 @@ def test_unbatchable_model_runs_one_at_a_time_with_a_warning(folders):
     with pytest.warns(BatchingWarning, match="neither left nor right padding"):
         model = HFClassifier(_ReadsBothEnds(base.module), base.tokenizer)
     assert model.one_at_a_time
-    exs = examples_of(TEXTS)
+    exs = examples_of(TEXTS[:4])
     batched = model.predict_proba(exs)
     grads = model.embedding_gradients(exs)
     for ex, row, g in zip(exs, batched, grads):
@@ -431,9 +431,8 @@ def _cli_scores(capsys, argv) -> dict[str, float]:
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"(\S+)=([+-]\d+\.\d+)", out)}
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama"])
-def test_cli_explain_loo_gives_the_raw_numbers(folders, capsys, name):
-    path = str(folders[name])
+def test_cli_explain_loo_gives_the_raw_numbers(folders, capsys):
+    path = str(folders["gpt2"])
     model = load_classifier(path)
     text = "it 's a charming and often affecting journey ."
     scores = _cli_scores(capsys, ["explain", path, text, "--method", "loo", "--scores", "--device", "cpu"])
@@ -459,11 +458,20 @@ MORE = {
 }
 
 
+@pytest.fixture(scope="module")
+def gpt2_tokenizer(folders):
+    from pathologies.models.hf import load_tokenizer
+
+    tok = load_tokenizer(str(folders["gpt2"]))
+    tok.pad_token = tok.eos_token  # as load_classifier does
+    return tok
+
+
 @pytest.mark.parametrize("model_type", list(MORE))
-def test_more_decoder_families_batched_equal_raw(folders, model_type):
+def test_more_decoder_families_batched_equal_raw(gpt2_tokenizer, model_type):
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    tok = load_classifier(str(folders["gpt2"])).tokenizer
+    tok = gpt2_tokenizer
     torch.manual_seed(5)
     config = AutoConfig.for_model(
         model_type, vocab_size=len(tok), num_labels=2, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
