@@ -135,7 +135,8 @@ class HFClassifier(TorchClassifier):
         }
         self._pieces = lru_cache(maxsize=200_000)(self._count_pieces)
         self._takes_positions = "position_ids" in inspect.signature(self.module.forward).parameters
-        #: "left" or "right": the side batches are padded on (:func:`choose_padding`).
+        #: "left" or "right": the side batches are padded on; the class facts' guess here,
+        #: confirmed (or corrected) by :func:`choose_padding` below.
         self.padding_side = "left" if reads_last_token(self.module) else "right"
         #: True when no padding side gives batched scores equal to one-at-a-time scores.
         self.one_at_a_time = False
@@ -486,6 +487,7 @@ def _pad_id_set(config) -> Iterator[None]:
     with ``inputs_embeds`` the id is never read: the last position is pooled, and left
     padding makes it the last real token. The config is restored, so nothing is saved.
     """
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
     if getattr(config, "pad_token_id", 0) is not None:
         yield
         return
