@@ -516,3 +516,11 @@ def test_cli_train_and_the_text_view(tmp_path):
     assert res.exit_code == 0, res.output
     assert "reduced:" in res.output and "random:" in res.output and "[[" in res.output or "(no answer)" in res.output
     assert "gold: (unanswerable)" in res.output
+
+
+def test_a_context_word_without_pieces_is_never_a_span_boundary(model):
+    ex = qa_example(QUESTIONS[0], "the king \u200b was born in paris \u200b .", uid="zw")
+    sc = QAEngine(model).scores([ex])[0]
+    assert math.isinf(float(sc.windows[0].start[2])) and math.isinf(float(sc.windows[0].end[7]))
+    assert sc.span[0] not in (2, 7) and sc.span[1] not in (2, 7) and math.isfinite(sc.logp)
+    assert len(explain_qa(model, ex, "gradient")[0].scores) == len(ex.words)

@@ -342,9 +342,13 @@ class QAModel:
         ls = torch.log_softmax(start.float().masked_fill(~valid, float("-inf")), dim=-1)
         le = torch.log_softmax(end.float().masked_fill(~valid, float("-inf")), dim=-1)
         words = range(f.lo, f.hi)
-        firsts = torch.tensor([f.first_piece[w] for w in words], device=ls.device)
-        lasts = torch.tensor([f.last_piece[w] for w in words], device=ls.device)
-        return Window(f.lo, f.hi, ls[firsts], le[lasts], ls[f.cls] + le[f.cls])
+        # A word the tokenizer turns into no piece (a zero-width character) can be no span's end.
+        missing = torch.tensor([w not in f.first_piece for w in words], device=ls.device)
+        firsts = torch.tensor([f.first_piece.get(w, f.cls) for w in words], device=ls.device)
+        lasts = torch.tensor([f.last_piece.get(w, f.cls) for w in words], device=ls.device)
+        start = ls[firsts].masked_fill(missing, float("-inf"))
+        end = le[lasts].masked_fill(missing, float("-inf"))
+        return Window(f.lo, f.hi, start, end, ls[f.cls] + le[f.cls])
 
     def span_scores(self, windows: list[Window]) -> SpanScores:
         """The prediction from an input's windows (see the module's notes)."""
@@ -452,9 +456,10 @@ class QAModel:
             if span == NULL_SPAN or not (f.lo <= span[0] <= span[1] < f.hi):
                 starts.append(f.cls)
                 ends.append(f.cls)
-            else:
-                starts.append(f.first_piece[span[0]])
-                ends.append(f.last_piece[span[1]])
+            else:  # the span's outer words with pieces (a zero-width word has none)
+                inner = [w for w in range(span[0], span[1] + 1) if w in f.first_piece] or [None]
+                starts.append(f.first_piece.get(inner[0], f.cls))
+                ends.append(f.last_piece.get(inner[-1], f.cls))
         start, end = self.logits(chosen)
         valid = torch.stack([self._valid(f, start.shape[1]) for f in chosen]).to(start.device)
         ls = torch.log_softmax(start.float().masked_fill(~valid, float("-inf")), dim=-1)
