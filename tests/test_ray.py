@@ -1,5 +1,5 @@
 """The Ray executor on a local two-CPU cluster this module starts (and shuts down): records
-equal the local executor's exactly, an actor killed mid-run is replaced and its chunk redone
+equal the local executor's byte for byte (records, corpus tables), an actor killed mid-run is replaced and its chunk redone
 (nothing lost, nothing duplicated), a killed driver resumes, a model given only in memory is
 refused. Ray is part of `make test` (the ``ray`` extra): a Ray that cannot start fails here."""
 
@@ -63,9 +63,10 @@ def spec():
 
 
 def lines(path):
-    """Every record file's lines, sorted (chunks arrive in any order)."""
-    files = {k: Path(path) / "records" / f"{k}.jsonl" for k in KINDS}
-    return {k: sorted(f.read_text().splitlines()) if f.exists() else None for k, f in files.items()}
+    """Every record file and corpus table, byte for byte (chunks are committed in chunk order
+    whichever actor finishes first)."""
+    files = {k: Path(path) / "records" / f"{k}.jsonl" for k in (*KINDS, "word_importance", "decisive_words")}
+    return {k: f.read_bytes() if f.exists() else None for k, f in files.items()}
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +97,12 @@ def test_two_workers_give_the_local_records_exactly(cluster, bert, data, local, 
                 model_source=str(bert), show_progress=False, executor=executor)
     assert lines(tmp_path / "ray") == lines(local)
     assert sorted(chunk_ids(tmp_path / "ray")) == list(range(12))
-    assert executor.stats == {"actors_started": 2, "actor_deaths": 0, "chunks": 12}
+    assert {k: executor.stats[k] for k in ("actors_started", "actor_deaths", "chunks")} == {"actors_started": 2, "actor_deaths": 0, "chunks": 12}
     assert len(set(ray.get(pids))) == 2 and os.getpid() not in ray.get(pids)  # two worker processes
     assert run.table == RunFolder(local).summary()["methods"]
+    undated = lambda d: {k: v for k, v in d.items() if k != "finished"}  # noqa: E731
+    assert undated(RunFolder(tmp_path / "ray").summary()) == undated(RunFolder(local).summary())
+    assert chunk_ids(tmp_path / "ray") == list(range(12))  # committed in chunk order
 
 
 def test_a_killed_actor_is_replaced_and_its_chunk_redone(cluster, bert, data, local, tmp_path):

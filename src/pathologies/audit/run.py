@@ -199,7 +199,9 @@ def audit(
         else:
             executor(examples, pending, plan, commit, advance)
     if folder is not None:
-        records = {k: folder.read(k) for k in KINDS}
+        # In example order whatever order the chunks were committed in (an older run, another
+        # executor): the summary and corpus tables add floats, and the order of a sum shows.
+        records = {k: sorted(folder.read(k), key=lambda r: r.get("index", 0)) for k in KINDS}
         summary = summarize_run(records, manifest)
         folder.finish(summary, corpus_tables(records))
         return Run.load(folder.path)
