@@ -105,7 +105,8 @@ def raw_window(raw, question, context, lo, hi, *, grad=False):
     enc = tok([list(question)], [list(context[lo:hi])], is_split_into_words=True, return_tensors="pt")
     seq, wid = enc.sequence_ids(0), enc.word_ids(0)
     embeds = hf.get_input_embeddings()(enc["input_ids"]).detach().requires_grad_(grad)
-    out = hf(inputs_embeds=embeds, attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"])
+    extra = {"token_type_ids": enc["token_type_ids"]} if "token_type_ids" in tok.model_input_names else {}
+    out = hf(inputs_embeds=embeds, attention_mask=enc["attention_mask"], **extra)
     valid = torch.tensor([s == 1 for s in seq])
     valid[0] = True  # [CLS], the null answer
     ls = torch.log_softmax(out.start_logits[0].masked_fill(~valid, -math.inf), -1)
@@ -524,3 +525,34 @@ def test_a_context_word_without_pieces_is_never_a_span_boundary(model):
     assert math.isinf(float(sc.windows[0].start[2])) and math.isinf(float(sc.windows[0].end[7]))
     assert sc.span[0] not in (2, 7) and sc.span[1] not in (2, 7) and math.isfinite(sc.logp)
     assert len(explain_qa(model, ex, "gradient")[0].scores) == len(ex.words)
+
+
+def test_a_byte_level_bpe_model_roberta(tmp_path):
+    """RoBERTa: no token types, byte-level pieces (prefix space added for pre-split words)."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, RobertaConfig, RobertaForQuestionAnswering, RobertaTokenizerFast
+
+    root = tmp_path / "roberta"
+    root.mkdir()
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([CONTEXT] + QUESTIONS, vocab_size=300, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(root))
+    tok = RobertaTokenizerFast(vocab=str(root / "vocab.json"), merges=str(root / "merges.txt"))
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=66, initializer_range=0.6,
+                           pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    RobertaForQuestionAnswering(config).save_pretrained(root)
+    tok.save_pretrained(root)
+    model = load_qa_model(root)
+    assert model.max_length == 64
+    raw = AutoModelForQuestionAnswering.from_pretrained(str(root)).eval(), AutoTokenizer.from_pretrained(str(root), add_prefix_space=True)
+    atts = explain_qa(model, examples(), "loo")
+    for ex, att in zip(examples(), atts):
+        span, lp, _, _ = raw_predict(raw, model, ex)
+        assert tuple(att.span) == span and att.probability == pytest.approx(math.exp(lp), rel=1e-4)
+        for i, score in enumerate(att.scores):
+            assert score == pytest.approx(math.exp(lp) - raw_span_prob(raw, model, ex.without([i]), span), abs=1e-6)
+    for ex, r in zip(examples(), reduce_questions(model, examples(), importance="loo", beam=2)):
+        assert keeps(raw, model, ex, r.final, r.span)
