@@ -208,6 +208,10 @@ def test_perturbation_methods_equal_raw_one_at_a_time(family, method):
     _, model = family
     exs = examples_of(TEXTS[:4]) + pair_examples()[1:3]  # one-word inputs; pairs both ways round
     atts = explain(model, exs, method=method)
+    if method == "erasure-pad" and model.tokenizer.pad_token_id == model.tokenizer.unk_token_id:
+        # GPT-2, Qwen2: [PAD] and [UNK] are both <|endoftext|>, so the variants are erasure-unk's
+        assert [a.scores for a in atts] == [a.scores for a in explain(model, exs, method="erasure-unk")]
+        return
     for ex, att in zip(exs, atts):
         p = raw_proba(model, ex)
         assert torch.allclose(torch.tensor(att.probs), p, **TOL)
@@ -265,7 +269,7 @@ def test_gradients_batched_equal_raw_one_at_a_time(family):
 
 def test_integrated_gradients_batched_equal_alone(family):
     _, model = family
-    exs = examples_of(TEXTS[:3]) + pair_examples()[:1]
+    exs = examples_of(TEXTS[:2]) + pair_examples()[:1]
     batched = explain(model, exs, method="integrated-gradients", n_steps=8)
     for ex, att in zip(exs, batched):
         (alone,) = explain(model, [ex], method="integrated-gradients", n_steps=8)
@@ -411,7 +415,7 @@ def test_unbatchable_model_runs_one_at_a_time_with_a_warning(folders):
     with pytest.warns(BatchingWarning, match="neither left nor right padding"):
         model = HFClassifier(_ReadsBothEnds(base.module), base.tokenizer)
     assert model.one_at_a_time
-    exs = examples_of(TEXTS[:4])
+    exs = examples_of(TEXTS[:3])
     batched = model.predict_proba(exs)
     grads = model.embedding_gradients(exs)
     for ex, row, g in zip(exs, batched, grads):
