@@ -164,3 +164,84 @@ def test_a_model_in_memory_is_refused_clearly(cluster, tmp_path):
         audit(make_bow(), ["great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False,
               executor=RayExecutor(workers=1))
     assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+def _local_ray_args(bert, data, out):
+    """The CLI audit of the other tests, on a local Ray the toolkit starts (no --address)."""
+    return ["audit", str(bert), "--data", str(data), "--methods", "gradient,loo", "--metrics", METRICS,
+            "--chunk", str(CHUNK), "--show", "2", "--out", str(out), "--executor", "ray", "--workers", "2",
+            "--device", "cpu"]
+
+
+def _wait_for_a_commit(p, out, limit=180):
+    deadline = time.time() + limit
+    while time.time() < deadline and p.poll() is None and not ((out / "commits.jsonl").exists() and chunk_ids(out)):
+        time.sleep(0.01)
+    assert p.poll() is None, p.stderr.read().decode()[-3000:]
+
+
+def _ray_descendants(pid):
+    import psutil
+
+    out = {}
+    for c in psutil.Process(pid).children(recursive=True):
+        try:
+            out[c.pid] = (c.create_time(), c.name())
+        except psutil.Error:
+            pass
+    return out
+
+
+def _still_alive(procs):
+    import psutil
+
+    alive = []
+    for pid, (created, name) in procs.items():
+        try:
+            q = psutil.Process(pid)
+            if q.create_time() == created and q.status() != psutil.STATUS_ZOMBIE:
+                alive.append(name)
+        except psutil.Error:
+            pass
+    return alive
+
+
+def test_a_dead_raylet_stops_the_run_with_one_line_and_the_same_command_resumes(bert, data, local, tmp_path):
+    """The driver's own node dies (its raylet is killed): no hang, one line saying what
+    happened and how to resume; the same command then finishes with the local records."""
+    out = tmp_path / "run"
+    p = _cli(*_local_ray_args(bert, data, out))
+    _wait_for_a_commit(p, out)
+    raylets = [pid for pid, (_, name) in _ray_descendants(p.pid).items() if name == "raylet"]
+    assert raylets, "the toolkit started no local Ray"
+    os.kill(raylets[0], signal.SIGKILL)
+    killed = time.time()
+    _, err = p.communicate(timeout=120)  # before: the driver waited forever
+    assert time.time() - killed < 60
+    err = err.decode()
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert p.returncode == 2 and len(errors) == 1 and "Traceback" not in err, err[-3000:]
+    assert "lost its raylet" in errors[0] and "run the same command again to resume" in errors[0]
+    assert err.splitlines()[-1] == errors[0]
+    again = _cli(*_local_ray_args(bert, data, out))
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err.decode()[-3000:]
+    assert lines(out) == lines(local)
+
+
+def test_a_killed_driver_takes_its_local_ray_with_it(bert, data, tmp_path):
+    """kill -9 of a driver that started a local Ray: 3 s later none of its Ray processes is
+    left (before the watchdog: the dashboard and runtime-env agents stayed, orphaned)."""
+    out = tmp_path / "run"
+    p = _cli(*_local_ray_args(bert, data, out))
+    _wait_for_a_commit(p, out)
+    procs = {}
+    for _ in range(5):
+        procs.update(_ray_descendants(p.pid))
+        time.sleep(0.1)
+    names = [n for _, n in procs.values()]
+    assert "raylet" in names and "gcs_server" in names and sum(n.startswith("ray::_Worker") for n in names) == 2, names
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    time.sleep(3)
+    assert _still_alive(procs) == []

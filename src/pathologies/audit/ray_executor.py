@@ -49,8 +49,9 @@ class ClusterLost(InputError):
 
 #: The watchdog of a local Ray started for a run: run as ``python -c WATCHDOG DRIVER_PID`` with
 #: a pipe on stdin. It records the driver's Ray processes (descendants whose command line is
-#: Ray's: raylet, gcs_server, ray:: workers and agents) every half second; "done" on the pipe
-#: ends it quietly, the end of the pipe without it (the driver was killed) makes it kill them.
+#: Ray's: raylet, gcs_server, ray:: workers and agents) every half second; at the end of the
+#: pipe (the driver closed it after ``ray.shutdown()``, or was killed) it kills those still
+#: alive: after a shutdown that left agents orphaned (a dead head), or after a kill -9.
 WATCHDOG = r"""
 import os, select, signal, sys, time
 driver = int(sys.argv[1])
@@ -83,17 +84,11 @@ def scan():
         if rayish(procs[pid][2]):
             seen[pid] = procs[pid][1]
     return procs
-said = b""
 while True:
     scan()
     ready, _, _ = select.select([sys.stdin], [], [], 0.5)
-    if ready:
-        chunk = os.read(sys.stdin.fileno(), 64)
-        said += chunk
-        if b"done" in said:
-            sys.exit(0)
-        if not chunk:
-            break
+    if ready and not os.read(sys.stdin.fileno(), 64):
+        break
 for _ in range(3):
     procs = table()
     for pid, start in list(seen.items()):
@@ -322,10 +317,13 @@ class RayExecutor:
                 actors.append(self._new_actor(actor_class, plan))
             for actor in list(actors):
                 hand_out(actor)
+            checked = time.monotonic()
             while running:
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=self.poll_s)
-                if not ready:
+                if not ready or time.monotonic() - checked > self.poll_s:  # also while results flow
                     self._check_cluster(ray, local, state, len(order))
+                    checked = time.monotonic()
+                if not ready:
                     continue
                 [ref] = ready
                 actor, c, pos = running.pop(ref)
@@ -335,9 +333,8 @@ class RayExecutor:
                     self.stats["actor_deaths"] += 1
                     attempts[c] = attempts.get(c, 0) + 1
                     if attempts[c] >= self.max_attempts:
-                        raise RuntimeError(
-                            f"chunk {c} lost its Ray worker {attempts[c]} times; last error: {err}"
-                        ) from err
+                        last = next((x.strip() for x in str(err).splitlines() if x.strip()), type(err).__name__)
+                        raise ClusterLost(f"chunk {c} lost its Ray worker {attempts[c]} times (last: {last[:200]})")
                     actors.remove(actor)
                     _forget(ray, actor)
                     self._check_cluster(ray, local, state, len(order))  # a dead node: say so, do not wait
@@ -478,9 +475,8 @@ def _forget(ray, actor) -> None:
 
 
 def _release(watchdog) -> None:
-    """Tell the watchdog the local Ray was shut down (it exits without killing anything)."""
+    """Tell the watchdog the local Ray was shut down: it kills what the shutdown left."""
     try:
-        watchdog.stdin.write(b"done")
         watchdog.stdin.close()
         watchdog.wait(timeout=5)
     except Exception:  # noqa: BLE001 - it is gone already
