@@ -158,6 +158,7 @@ def test_the_graph_sees_function_level_imports():
         "from pathologies.audit import Run",
         "import pathologies.report.html, pathologies.report.views, pathologies.report.trust_view",
         "import pathologies.records, pathologies.trust, pathologies.corpus, pathologies.metrics",
+        "import pathologies.cli",
     ],
 )
 def test_light_paths_import_no_torch(code):

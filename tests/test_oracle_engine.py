@@ -161,7 +161,7 @@ def test_out_of_memory_halving_by_hand():
         return real(batch)
 
     model.predict_proba = flaky
-    engine = ScoringEngine(model)
+    engine = ScoringEngine(model, batch_tokens=8192, max_batch=256)
     probs = engine.probabilities(EXS)
     # 5 rows fail -> halves of 2 and 3; the 3 fail -> 1 and 2. Budgets halve at each failure.
     assert sizes == [5, 2, 3, 1, 2]
@@ -176,8 +176,11 @@ def test_defaults_and_progress_reporting(monkeypatch):
 
     import pathologies.engine as engine_module
 
-    engine = ScoringEngine(make_bow())
+    engine = ScoringEngine(make_bow())  # a CPU model: the CPU budget
     assert (engine.batch_tokens, engine.max_batch, engine.cache.max_entries, engine.show_progress) == (8192, 256, 500_000, False)
+    assert engine_module.default_budget("cpu") == engine_module.BUDGETS["cpu"] == (8192, 256)
+    assert engine_module.default_budget("cuda") == engine_module.default_budget("cuda:1") == (8192, 256)
+    assert (ScoringEngine(make_bow(), batch_tokens=100).batch_tokens, ScoringEngine(make_bow(), max_batch=3).max_batch) == (100, 3)
     assert ScoreCache().max_entries == 500_000
     calls, advanced = [], []
 

@@ -18,6 +18,8 @@ from .cli_common import (
     _show_warnings, app, console, names,
 )
 from .audit.spec import AuditSpec
+from .metrics import METRICS, groups
+from .metrics.base import NEEDS
 from .text import InputError
 
 _DEFAULT = AuditSpec()
@@ -44,8 +46,6 @@ def _imports(paths: list[str], names: list[str]) -> dict[str, str]:
 
 def _print_table(run) -> None:
     from rich.table import Table
-
-    from .metrics import METRICS
 
     table = run.table
     if table:
@@ -100,9 +100,6 @@ MethodsOpt = typer.Option(",".join(_DEFAULT.methods), "--methods", help="Comma-s
 
 def _metrics_help() -> str:
     """The --metrics help, from the metric registry."""
-    from .metrics import METRICS, groups
-    from .metrics.base import NEEDS
-
     def needs(m) -> str:
         return f" (needs {', '.join(NEEDS[n].split(': ')[-1] for n in m.needs)})" if m.needs else ""
 
@@ -249,7 +246,6 @@ def compare(
     """Two runs side by side: accuracy, F(X), Comp, Suff, IR#, UR#, I-Var, U-Var, reduction, and the change."""
     from rich.table import Table
 
-    from .metrics import METRICS
     from .report.html import compare_rows, write_report
 
     _offline_defaults()

@@ -19,17 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from .engine import ScoringEngine
 from .models import Representations, TorchClassifier
 from .progress import progress_bar
 from .text import Example, InputError
 
-if TYPE_CHECKING:
-    from .engine import ScoringEngine
 
 METRICS = ("cosine", "l2")
 SENTENCE = "sentence"
@@ -422,8 +421,6 @@ def _n_rows(reps: Representations) -> int:
 
 
 def _engine(model: TorchClassifier, engine: "ScoringEngine | None", show_progress: bool) -> "ScoringEngine":
-    from .engine import ScoringEngine
-
     if engine is not None:
         if engine.model is not model:
             raise InputError("the scoring engine belongs to another model")

@@ -22,7 +22,9 @@ from typing import Any, Sequence
 from .attribution import AttributionMethod, PerturbationMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
+from .progress import progress_bar
 from .records import Reduction, ReductionStep, summarize  # noqa: F401  (re-exported)
+from .runs import JsonlRun
 from .text import Example, InputError, as_examples, example_seed
 
 
@@ -253,9 +255,6 @@ def reduce_to_file(
     The training objectives' cache of reductions; user-facing runs write a run folder
     (:func:`pathologies.audit.audit` with ``reduce=...``), which records provenance.
     """
-    from .progress import progress_bar
-    from .runs import JsonlRun
-
     run = JsonlRun(out)
     chunks = run.pending_chunks(as_examples(examples, what="reduce"), chunk)
     reducer = InputReducer(model, **settings)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 from torch import Tensor
 
+from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..records import Attribution
 from ..text import Example
-
-if TYPE_CHECKING:
-    from ..engine import ScoringEngine
 
 
 @dataclass
@@ -144,8 +142,6 @@ class PerturbationMethod(AttributionMethod):
         return 1 + len(example.words)
 
     def scores(self, model, examples, targets, engine=None):
-        from ..engine import ScoringEngine
-
         engine = engine or ScoringEngine(model)
         originals = list(examples)
         variants, spans = [], []

@@ -9,19 +9,18 @@ carry the target class (by default the class the model predicts for the full inp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from torch import Tensor
 
 from ..dknn import DkNN
+from ..engine import ScoringEngine
 from ..models import TorchClassifier
 from ..text import Example, InputError
 from .base import AttributionMethod
 from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import ScoringEngine
 
 SCORES = ("conformity", "credibility")
 
@@ -92,8 +91,6 @@ class ConformityLOO(AttributionMethod):
         targets: Sequence[int] | None,
         engine: "ScoringEngine | None",
     ) -> tuple[list[list[float]], Tensor, list[int]]:
-        from ..engine import ScoringEngine
-
         self._dknn.check_model(model)
         engine = engine or ScoringEngine(model)
         originals = list(examples)

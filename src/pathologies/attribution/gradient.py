@@ -11,6 +11,7 @@ from typing import Sequence
 
 import torch
 
+from ..engine import token_batches
 from ..models import TokenGradients, TorchClassifier
 from ..text import Example, InputError
 from .base import AttributionMethod
@@ -64,8 +65,6 @@ class InputGradient(AttributionMethod):
 
     def _gradients(self, model, examples, targets) -> list[TokenGradients]:
         """Token gradients in length-sorted batches (little padding), in the input order."""
-        from ..engine import token_batches
-
         out: list = [None] * len(examples)
         lengths = [model.n_tokens(ex) for ex in examples]
         for batch in token_batches(lengths, self.batch_tokens, self.max_batch):

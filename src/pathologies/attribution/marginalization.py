@@ -33,6 +33,7 @@ from typing import Sequence
 
 import torch
 
+from ..engine import ScoringEngine
 from ..models.mlm import MaskedWordModel, WordDistribution
 from ..text import Example, InputError
 from .base import AttributionMethod
@@ -151,8 +152,6 @@ class Marginalization(AttributionMethod):
         return (idx + w.evaluated).tolist()
 
     def scores(self, model, examples: Sequence[Example], targets: Sequence[int], engine=None):
-        from ..engine import ScoringEngine
-
         model.check_targets(targets)
         engine = engine or ScoringEngine(model)
         examples = list(examples)
@@ -254,8 +253,6 @@ def marginalize_group(
     likelihood with the others in place (a masked LM gives no joint distribution); combinations
     with likelihood ≥ σ are kept, at most ``max_combinations``, most likely first.
     """
-    from ..engine import ScoringEngine
-
     positions = sorted(set(positions))
     if not positions or any(not 0 <= p < len(example.words) for p in positions):
         raise InputError(f"group positions must be word indices of the example (0..{len(example.words) - 1})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..corpus import decisive_words, to_frame, word_importance
 from ..metrics.aggregate import aggregate
 from ..records import Attribution, Displayable, Reduction, TrustCard, summarize
 from ..text import InputError
@@ -53,8 +54,6 @@ def corpus_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[di
     """Corpus-level tables from a run's records: word importance per method (each record's
     scores scaled by its largest |score|, so sentences weigh alike) and the decisive words
     (the final words of the reductions)."""
-    from ..corpus import decisive_words, word_importance
-
     tables: dict[str, list[dict[str, Any]]] = {}
     by_method: dict[str, list[dict[str, Any]]] = {}
     for r in records.get("attributions", []):
@@ -139,16 +138,12 @@ class Run(Displayable):
 
     def word_importance(self, method: str | None = None, min_count: int = 1):
         """Corpus-level word importance (per word type and predicted class) as a DataFrame."""
-        from ..corpus import to_frame, word_importance
-
         method = method or (self.methods[0] if self.methods else None)
         rows = [r for r in self.records["attributions"] if r["method"] == method]
         return to_frame(word_importance(rows, normalize="max", min_count=min_count))
 
     def decisive_words(self, max_length: int | None = None):
         """The final words of the run's reductions, per class, with the random baseline, as a DataFrame."""
-        from ..corpus import decisive_words, to_frame
-
         return to_frame(decisive_words(self.records["reductions"], max_length=max_length))
 
     def metric_records(self, method: str | None = None) -> list[dict[str, Any]]:

@@ -12,14 +12,13 @@ from markupsafe import Markup
 
 from ..corpus import ALL
 from ..metrics import METRICS
-from ..records import TrustCard, register_html
+from ..records import Attribution, Reduction, TrustCard, register_html
 from .colors import word_cells
 from .templates import STYLE, environment
 from .trust_view import card_html
 
 if TYPE_CHECKING:
     from ..audit import Run
-    from ..records import Attribution, Reduction
 
 
 def _label(labels: Sequence[str] | None, i: int | None) -> str | None:
@@ -114,8 +113,6 @@ def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
 
 def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, Any]:
     """Everything a report or a notebook shows of one run, from its records."""
-    from ..records import Attribution, Reduction
-
     methods = run.methods
     by_index: dict[int, dict[str, dict]] = {}
     for r in run.records["attributions"]:

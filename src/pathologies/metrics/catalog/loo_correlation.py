@@ -6,12 +6,11 @@ deleting them one at a time does. Undefined (None) for one-word inputs or consta
 """
 
 from ..base import MetricInfo, register
+from ...ranks import kendall_tau_b
 
 
 def compute(ctx):
     from ...attribution import get_method  # lazy: torch, only when computing
-    from ...ranks import kendall_tau_b
-
     loo = ctx.memo("loo-scores", lambda: get_method("loo").scores(ctx.model, ctx.examples, ctx.targets, engine=ctx.engine))
     return [kendall_tau_b(sc, ref) if len(sc) > 1 else None for sc, ref in zip(ctx.scores, loo)]
 
