@@ -369,3 +369,18 @@ def test_cli_bad_input_is_one_line_exit_2(bert_dir, args, message):
     assert result.exit_code == 2, result.output
     lines = [l for l in result.output.strip().splitlines() if l.strip()]
     assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_an_audit_with_the_trust_step_records_the_thresholds_and_resumes_only_under_them(tmp_path, monkeypatch):
+    """The run records the thresholds its cards were judged by; other thresholds are another run."""
+    from pathologies.audit import AuditSpec, RunMismatch, audit
+
+    model = make_bow()
+    spec = lambda: AuditSpec(methods=["gradient", "loo"], metrics=[], reduce=None, trust=True, curves=False, show=0)  # noqa: E731
+    run = audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
+    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.4
+    plain = audit(model, ["bad"], None, spec=AuditSpec(methods=["gradient"], metrics=[], reduce=None), show_progress=False)
+    assert plain.manifest["trust_thresholds"] is None
+    monkeypatch.setattr(trust, "AGREE_OK", 0.5)
+    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.4 in the run, 0.5 now"):
+        audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)

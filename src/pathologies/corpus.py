@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from .records import label_name
+
 ALL = "all"
 
 
@@ -27,12 +29,6 @@ def _get(record: Any, name: str, default: Any = None) -> Any:
     if isinstance(record, Mapping):
         return record.get(name, default)
     return getattr(record, name, default)
-
-
-def _class_name(labels: Sequence[str] | None, i: int | None) -> str:
-    if i is None:
-        return "?"
-    return labels[i] if labels and 0 <= i < len(labels) else str(i)
 
 
 def _predicted(record: Any) -> int:
@@ -68,7 +64,7 @@ def word_importance(
         if normalize == "max":
             scale = max((abs(s) for s in scores), default=0.0)
             scores = [s / scale if scale > 0 else 0.0 for s in scores]
-        cls = _class_name(_get(rec, "labels"), _predicted(rec))
+        cls = label_name(_get(rec, "labels"), _predicted(rec), "?")
         method = _get(rec, "method")
         keys = [ALL] + ([cls] if by_class else [])
         for w, s in zip(words, scores):
@@ -134,7 +130,7 @@ def decisive_words(
     totals: dict[str, int] = {}
     for rec in reductions:
         final = list(_get(rec, "final"))
-        cls = _class_name(_get(rec, "labels"), _get(rec, "predicted"))
+        cls = label_name(_get(rec, "labels"), _get(rec, "predicted"), "?")
         totals[cls] = totals.get(cls, 0) + 1
         totals[ALL] = totals.get(ALL, 0) + 1
         if max_length is not None and len(final) > max_length:

@@ -133,6 +133,7 @@ def run_demo(
     from .models import load_classifier
     from .report import render_attribution, render_reduction
     from .report.html import write_report
+    from .records import label_name
     from .report.trust_view import render_card
 
     console = console or Console()
@@ -175,7 +176,7 @@ def run_demo(
     console.rule("2. Input reduction (Feng et al.): remove the word whose loss lowers the confidence least, while the label holds")
     render_reduction(red, console)
     rb = red.random_baseline or {}
-    label = red.labels[red.predicted] if red.labels else str(red.predicted)
+    label = label_name(red.labels, red.predicted)
     random_part = (
         f"random words of the same length (“{' '.join(rb['words'])}”) keep {rb['confidence']:.2f}"
         + ("" if rb.get("kept_prediction") else " and lose the label")

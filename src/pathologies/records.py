@@ -23,6 +23,14 @@ def register_html(kind: str, render: Callable[[Any], str]) -> None:
     _HTML[kind] = render
 
 
+def label_name(labels: Sequence[str] | None, index: int | None, missing: str | None = None) -> str | None:
+    """The one index -> class-name lookup: the name when the labels have it, else the index
+    as text; ``missing`` when there is no index."""
+    if index is None:
+        return missing
+    return labels[index] if labels and 0 <= index < len(labels) else str(index)
+
+
 class Displayable:
     """A record that displays in Jupyter through the renderer registered for its class."""
 
@@ -149,7 +157,7 @@ class TrustCard(Displayable):
 
     @property
     def predicted_label(self) -> str:
-        return self.labels[self.predicted] if self.labels else str(self.predicted)
+        return label_name(self.labels, self.predicted)
 
     @property
     def correct(self) -> bool | None:

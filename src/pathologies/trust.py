@@ -92,6 +92,18 @@ CONFORMITY_LOW = 0.5
 Z_RESOLVED = 2.0
 SHARE = 0.1
 
+
+
+def thresholds() -> dict[str, float]:
+    """The thresholds the cards use, by name (an audit with the trust step records them)."""
+    return {
+        "AGREE_OK": AGREE_OK, "AGREE_BAD": AGREE_BAD, "SIGN_FLOOR": SIGN_FLOOR, "COMP_LOW": COMP_LOW,
+        "FLAT_METRIC": FLAT_METRIC, "BETTER_BY": BETTER_BY, "SATURATED_P": SATURATED_P, "FLAT_LOO": FLAT_LOO,
+        "CRED_BAD": CRED_BAD, "CRED_GAP": CRED_GAP, "CONFORMITY_LOW": CONFORMITY_LOW, "Z_RESOLVED": Z_RESOLVED,
+        "SHARE": SHARE,
+    }
+
+
 VERDICTS = ("trust", "caution", "do not trust")
 STATUSES = ("ok", "info", "warn", "bad")
 

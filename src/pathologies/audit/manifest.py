@@ -159,7 +159,7 @@ WHERE_ONLY = ("source", "path", "spec")
 #: Manifest entries that make records comparable; a resume must match them all. Exactly what
 #: changes the records: the executor, threads, machine, dates and versions are recorded but not
 #: compared (``report`` view settings such as its ``--show`` never reach the manifest).
-IDENTITY = ("format", "model", "data", "spec", "resources", "seed_rule", "device")
+IDENTITY = ("format", "model", "data", "spec", "resources", "seed_rule", "trust_thresholds", "device")
 
 
 def check_format(manifest: Any, where: str | Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..attribution import method_by_name
 from ..models import TorchClassifier
 from ..progress import progress_bar
 from ..text import SEED_RULE, Example, as_examples
+from ..trust import thresholds as trust_thresholds
 from .compute import AuditPlan, audit_chunk
 from .folder import KINDS, RunFolder
 from .imported import ImportedScores
@@ -117,6 +118,7 @@ def build_manifest(
         "resources": resources,
         "seeds": {"random_baseline": spec.seed, "torch_initial": torch.initial_seed()},
         "seed_rule": SEED_RULE,  # how per-example draws are seeded: another rule, other records
+        "trust_thresholds": trust_thresholds() if spec.trust else None,  # what the cards were judged by
         "environment": env,
         "created": now(),
         "cut": cut or {"truncated": 0},

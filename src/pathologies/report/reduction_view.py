@@ -6,15 +6,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from ..records import Reduction
+from ..records import Reduction, label_name
 from .terminal import heatmap_text
 
 
 def render_reduction(r: Reduction, console: Console | None = None) -> None:
     console = console or Console()
-    names = r.labels or [str(i) for i in range(r.predicted + 1)]
     head = Text(f"input reduction ({r.importance}, beam {r.beam}): ", style="bold")
-    head.append(f"label kept {names[r.predicted]}, {len(r.original)} → {len(r.final)} words, "
+    head.append(f"label kept {label_name(r.labels, r.predicted)}, {len(r.original)} → {len(r.final)} words, "
                 f"{r.model_calls} model rows")
     console.print(head)
     if r.fixed is not None:
@@ -33,7 +32,7 @@ def render_reduction(r: Reduction, console: Console | None = None) -> None:
         console.print(
             Text(
                 f"random removal to {len(b['words'])} words: {' '.join(b['words'])}  "
-                f"({names[b['predicted']]}, confidence in {names[r.predicted]} {b['confidence']:.3f})",
+                f"({label_name(r.labels, b['predicted'])}, confidence in {label_name(r.labels, r.predicted)} {b['confidence']:.3f})",
                 style="dim",
             )
         )

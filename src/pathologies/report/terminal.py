@@ -7,7 +7,7 @@ from typing import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from ..records import Attribution
+from ..records import Attribution, label_name
 from .colors import score_color
 
 
@@ -25,14 +25,13 @@ def heatmap_text(words: Sequence[str], scores: Sequence[float]) -> Text:
 def render_attribution(att: Attribution, console: Console | None = None, *, show_scores: bool = False) -> None:
     """Print one attribution: prediction, heatmap, and optionally the scores."""
     console = console or Console()
-    names = att.labels or [str(i) for i in range(len(att.probs))]
     pred = att.predicted
     head = Text(f"{att.method}  ", style="bold")
-    head.append(f"target {names[att.target]} (p={att.probs[att.target]:.3f})")
+    head.append(f"target {label_name(att.labels, att.target)} (p={att.probs[att.target]:.3f})")
     if pred != att.target:
-        head.append(f", predicted {names[pred]} (p={att.probs[pred]:.3f})")
+        head.append(f", predicted {label_name(att.labels, pred)} (p={att.probs[pred]:.3f})")
     if att.label is not None:
-        head.append(f", gold {names[att.label]}")
+        head.append(f", gold {label_name(att.labels, att.label)}")
     console.print(head)
     if att.fixed is not None:
         console.print(Text("fixed: " + " ".join(att.fixed), style="dim"))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..records import label_name
 from .colors import word_cells
 from .terminal import heatmap_text
 
@@ -35,7 +36,7 @@ def render_card(card: "TrustCard", console: Console | None = None) -> None:
     head = Text("trust check  ", style="bold")
     head.append(f"predicted {card.predicted_label} (p={card.confidence:.3f})")
     if card.label is not None:
-        gold = card.labels[card.label] if card.labels else str(card.label)
+        gold = label_name(card.labels, card.label)
         head.append(f", gold {gold}" + ("" if card.correct else " [wrong]"))
     if card.uid:
         head.append(f"  {card.uid}", style="dim")

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from ..corpus import ALL
 from ..metrics import METRICS
-from ..records import Attribution, Reduction, TrustCard, register_html
+from ..records import Attribution, Reduction, TrustCard, label_name, register_html
 from .colors import word_cells
 from .templates import STYLE, environment
 from .trust_view import card_html
@@ -21,19 +21,13 @@ if TYPE_CHECKING:
     from ..audit import Run
 
 
-def _label(labels: Sequence[str] | None, i: int | None) -> str | None:
-    if i is None:
-        return None
-    return labels[i] if labels and 0 <= i < len(labels) else str(i)
-
-
 def attribution_view(a: "Attribution") -> dict[str, Any]:
     return {
         "uid": a.uid,
         "method": a.method,
-        "target": _label(a.labels, a.target),
+        "target": label_name(a.labels, a.target),
         "confidence": f"{a.probs[a.target]:.3f}",
-        "gold": _label(a.labels, a.label),
+        "gold": label_name(a.labels, a.label),
         "fixed": " ".join(a.fixed) if a.fixed else None,
         "cells": word_cells(a.words, a.scores),
     }
@@ -43,7 +37,7 @@ def reduction_view(r: "Reduction") -> dict[str, Any]:
     rb = r.random_baseline or {}
     return {
         "uid": r.uid,
-        "label": _label(r.labels, r.predicted),
+        "label": label_name(r.labels, r.predicted),
         "original_length": len(r.original),
         "final_length": len(r.final),
         "original_confidence": f"{r.original_confidence:.3f}",
@@ -83,8 +77,11 @@ REDUCTION_LABELS = {
 }
 
 
-def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """The manifest in lines a reader scans: model, data, settings, machine, dates, cuts."""
+def provenance_rows(manifest: dict[str, Any], reduced_by: str | None = None) -> list[tuple[str, str]]:
+    """The manifest in lines a reader scans: model, data, settings, machine, dates, cuts.
+
+    ``reduced_by``: the method the run's reductions were ranked by, as its records say.
+    """
     spec, model, data, env = manifest["spec"], manifest["model"], manifest["data"], manifest.get("environment", {})
     rows = [
         ("model", f"{model['family']} · {model['source']}"),
@@ -93,7 +90,7 @@ def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
         ("data", f"{data['spec'] or 'given examples'} · {data['examples']} examples · sha256 {data['sha256'][:16]}"),
         ("methods", ", ".join(spec["methods"]) or "–"),
         ("metrics", ", ".join(METRICS[m].display for m in spec["metrics"] if m in METRICS) or "–"),
-        ("reduction", f"{spec['reduce']} by {spec.get('reduce_by') or (spec['methods'][0] if spec['methods'] else 'gradient')}" if spec["reduce"] else "none"),
+        ("reduction", (f"{spec['reduce']} by {reduced_by}" if reduced_by else spec["reduce"]) if spec["reduce"] else "none"),
         ("share, seed, chunk", f"{spec['share']}, {spec['seed']}, {spec['chunk']}"),
     ]
     for name, res in (manifest.get("resources") or {}).items():
@@ -101,6 +98,8 @@ def provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append((name, f"{res['path']}" + (f" · sha256 {res['sha256'][:16]}" if res.get("sha256") else "")))
     for name, res in ((manifest.get("resources") or {}).get("imports") or {}).items():
         rows.append((f"imported {name}", res["path"]))
+    if manifest.get("trust_thresholds"):
+        rows.append(("trust thresholds", ", ".join(f"{k} {v:g}" for k, v in manifest["trust_thresholds"].items())))
     cut = manifest.get("cut") or {}
     rows.append(("cut to the model's limit", f"{cut.get('truncated', 0)} of {cut.get('of', data['examples'])} inputs" + (f" (limit {cut['max_tokens']} tokens)" if cut.get("truncated") else "")))
     rows += [
@@ -125,9 +124,9 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
             {
                 "uid": first.uid,
                 "fixed": " ".join(first.fixed) if first.fixed else None,
-                "predicted": _label(first.labels, first.predicted),
+                "predicted": label_name(first.labels, first.predicted),
                 "confidence": f"{max(first.probs):.3f}",
-                "gold": _label(first.labels, first.label),
+                "gold": label_name(first.labels, first.label),
                 "rows": [{"method": m, "cells": word_cells(rows[m]["words"], rows[m]["scores"])} for m in methods if m in rows],
             }
         )
@@ -149,7 +148,9 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
         "reductions": reductions,
         "reduction_method": reduction_method,
         "reduction_rows": [(REDUCTION_LABELS.get(k, k), _fmt(v)) for k, v in summary.items() if k != "method"],
-        "provenance": provenance_rows(run.manifest),
+        "provenance": provenance_rows(
+            run.manifest, run.records["reductions"][0]["importance"] if run.records["reductions"] else None
+        ),
         "figures": {},
     }
     section.update(corpus_view(run))
