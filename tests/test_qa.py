@@ -319,6 +319,22 @@ def squad_doc(version="v2.0"):
     }
 
 
+def test_cloze_questions_from_sentences(tmp_path):
+    from pathologies.data.squad import cloze_squad
+
+    lines = [f"A man number {w} is playing a {w}guitar ." for w in ["one", "two", "three", "four", "five", "six", "seven", "eight"]]
+    src = tmp_path / "s.txt"
+    src.write_text("\n".join(lines + lines[:2] + ["too short ."]) + "\n")
+    doc = cloze_squad(src, 2)
+    data = parse_squad(doc)  # every answer is checked against its context
+    assert len(data) == 8 and all(it.question.endswith("a what ?") for it in data.items)
+    assert all(it.answers[0][0].endswith("guitar") for it in data.items)
+    held_out = parse_squad(cloze_squad(src, 1, skip=4))
+    assert {it.question for it in held_out.items}.isdisjoint({it.question for it in parse_squad(cloze_squad(src, 1)).items})
+    with pytest.raises(InputError, match="8 usable sentences, 12 needed"):
+        cloze_squad(src, 3)
+
+
 def test_squad_v1_and_v2_files(tmp_path):
     p = tmp_path / "dev-v2.0.json"
     p.write_text(json.dumps(squad_doc()))
@@ -556,3 +572,39 @@ def test_a_byte_level_bpe_model_roberta(tmp_path):
             assert score == pytest.approx(math.exp(lp) - raw_span_prob(raw, model, ex.without([i]), span), abs=1e-6)
     for ex, r in zip(examples(), reduce_questions(model, examples(), importance="loo", beam=2)):
         assert keeps(raw, model, ex, r.final, r.span)
+
+
+# --- a small QA model trained here (slow) -------------------------------------------------------
+@pytest.mark.slow
+def test_minilm_fine_tuned_on_cloze_questions_reduces_them_and_entropy_training_runs(tmp_path):
+    """all-MiniLM-L6-v2 with a new QA head, fine-tuned on 200 cloze questions from SNLI
+    premises: it answers held-out questions, and its questions reduce to a few words that
+    keep the very same span while random words of the same length mostly do not."""
+    import os
+
+    from pathologies.data.squad import cloze_squad
+    from pathologies.models.pretrained import minilm_path
+    from pathologies.qa.training import QATrainConfig, entropy_finetune, evaluate_qa, finetune_qa
+
+    premises = Path(os.environ.get("PATHOLOGIES_DATA", "../shared/data")) / "snli" / "s1.dev"
+    if not premises.is_file():
+        pytest.skip("needs the SNLI premises of $PATHOLOGIES_DATA")
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    train = parse_squad(cloze_squad(premises, 50))
+    dev = parse_squad(cloze_squad(premises, 10, skip=400))
+    torch.manual_seed(0)
+    model = QAModel.load(minilm_path())
+    assert evaluate_qa(model, dev)["exact_match"] < 0.2
+    finetune_qa(model, train, config=QATrainConfig(epochs=2, batch_size=16, lr=2e-4), log=lambda s: None)
+    assert evaluate_qa(model, dev)["exact_match"] >= 0.8
+    reds = reduce_questions(model, dev, importance="loo")
+    fresh = QAEngine(model)  # an engine that has seen none of the reduction
+    for r, sc in zip(reds, fresh.scores([qa_example(r.final, it.context_words, uid=r.uid) for r, it in zip(reds, dev.items)])):
+        assert list(sc.span) == r.span
+    s = summarize_qa(reds)
+    assert s["mean_reduced_length"] < s["mean_original_length"] / 2
+    assert s["random_share_span_kept"] < 1.0
+    report = entropy_finetune(model, train.items[:48], lam=1.0, importance="gradient", reduce_items=train.items[:48],
+                              config=QATrainConfig(epochs=1, batch_size=16, lr=5e-5), log=lambda s: None)
+    assert report["reduced_entropy_after"] > report["reduced_entropy_before"]
+    print(json.dumps({"summary": s, "entropy": {k: report[k] for k in ("reduced_entropy_before", "reduced_entropy_after")}}))

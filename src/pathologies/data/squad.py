@@ -299,3 +299,41 @@ def f1_score(prediction: str, golds: Sequence[str]) -> float:
             precision, recall = common / len(p), common / len(t)
             best = max(best, 2 * precision * recall / (precision + recall))
     return best
+
+
+def cloze_squad(sentences: str | Path, n_contexts: int, *, seed: int = 0, skip: int = 0, per_context: int = 4) -> dict:
+    """SQuAD-format cloze questions written from a file of tokenized sentences, one a line
+    (SNLI premises here), for tests and benchmarks where no SQuAD can be downloaded.
+
+    A context is ``per_context`` sentences; each question is one of them with its last word
+    replaced by "what" (``"Two doctors perform surgery on what ?"``), the answer that word.
+    Sentences of 6–16 tokens that end in " ." after a word of 3+ letters, deduplicated,
+    shuffled with ``seed``; the first ``skip`` are left out (a held-out set: ``skip`` past the
+    training set's sentences). Returns the JSON document (:func:`parse_squad` reads it).
+    """
+    import random
+
+    seen, pool = set(), []
+    for line in Path(sentences).read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if line in seen or not 6 <= len(words) <= 16 or words[-1] != "." or not words[-2].isalpha() or len(words[-2]) < 3:
+            continue
+        seen.add(line)
+        pool.append(words)
+    random.Random(seed).shuffle(pool)
+    pool = pool[skip:]
+    if len(pool) < n_contexts * per_context:
+        raise InputError(f"{sentences}: {len(pool)} usable sentences, {n_contexts * per_context} needed")
+    articles = []
+    for c in range(n_contexts):
+        group = pool[c * per_context : (c + 1) * per_context]
+        context = " ".join(" ".join(p) for p in group)
+        qas, pos = [], 0
+        for q, p in enumerate(group):
+            start = context.index(" ".join(p), pos)
+            pos = start + len(" ".join(p))
+            answer_start = start + len(" ".join(p[:-2])) + 1
+            qas.append({"id": f"c{c + skip // per_context}q{q}", "question": " ".join(p[:-2] + ["what", "?"]),
+                        "answers": [{"text": p[-2], "answer_start": answer_start}]})
+        articles.append({"title": f"cloze-{c}", "paragraphs": [{"context": context, "qas": qas}]})
+    return {"version": "1.1", "data": articles}
