@@ -519,7 +519,7 @@ def test_audit_of_a_pair_file_on_a_single_sentence_model_is_refused(tmp_path, ca
     assert "input pairs.csv:2 is a sentence pair, but the model was trained on single sentences" in errors[0]
 
 
-INVISIBLE = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u200d\u200c", "\x07", "\u200e", "\ufe0f"]
+INVISIBLE = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u200d\u200c", "\x07", "\u200e", "\ufe0f", "\ufffd", "\x00\u200b"]
 
 
 @pytest.mark.parametrize("word", INVISIBLE)

@@ -698,19 +698,23 @@ def test_rank_variances_with_a_different_target_per_example(quad):
 
 
 def test_auc_rep_is_seeded_per_example_and_defaults_to_seed_zero():
-    """Each example's draws depend on the seed, its uid and its words only: the same in any
-    batch, and seed 0 by default."""
+    """Each example's draws depend on the seed and its words only (the one seed rule of
+    issue 26: not its uid, nor its place in a batch), and seed 0 by default."""
 
     class Spread(MaskedWordModel):
         def distributions(self, example, positions):
             return [WordDistribution(["great", "bad", "fun", "boring", "the"], torch.tensor([0.3, 0.3, 0.2, 0.1, 0.1])) for _ in positions]
 
     model = make_bow()
-    exs = [Example(("the", "movie", "not", "fun", "movie"), uid=f"u{i}") for i in range(6)]
+    texts = ["the movie not fun movie", "movie the not fun movie", "the movie fun not movie", "not the movie fun movie",
+             "fun movie not the movie", "the not movie movie fun"]
+    exs = [Example(tuple(t.split()), uid=f"u{i}") for i, t in enumerate(texts)]
     scores = [[5, 4, 3, 2, 1]] * 6  # one word replaced (20% of 5)
     engine = ScoringEngine(model)
     together = auc_rep(exs, scores, [1] * 6, Spread(), engine)
     alone = [auc_rep([ex], [sc], [1], Spread(), engine)[0] for ex, sc in zip(exs, scores)]
-    assert together == alone and len(set(together)) > 1  # the draws differ between uids
+    assert together == alone and len(set(together)) > 1  # the draws differ between sentences
+    renamed = [Example(ex.words, uid=f"other{i}") for i, ex in enumerate(exs)]
+    assert auc_rep(renamed, scores, [1] * 6, Spread(), engine) == together  # a uid is not part of the seed
     assert together == auc_rep(exs, scores, [1] * 6, Spread(), engine, seed=0)
     assert together != auc_rep(exs, scores, [1] * 6, Spread(), engine, seed=1)

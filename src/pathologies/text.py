@@ -175,12 +175,13 @@ INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
 
 
 def is_invisible_word(word: str) -> bool:
-    """True for a word made only of invisible characters (or empty): the one rule of every
+    """True for a word made only of invisible characters (or empty; U+FFFD, the mark a decoding
+    error leaves, counts as one, as WordPiece drops it too): the one rule of every
     model family for words no method could score. HF tokenizers turn most such words into no
     piece at all; a word-level model would read them as an unknown word. Such a word is
     dropped with one warning, and an input left with no words is an error (see
     ``TorchClassifier.fit_to_limit``)."""
-    return all(unicodedata.category(c) in INVISIBLE_CATEGORIES for c in word)
+    return all(unicodedata.category(c) in INVISIBLE_CATEGORIES or c == "\ufffd" for c in word)
 
 
 def visible_form(word: str) -> str:
