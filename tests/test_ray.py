@@ -245,3 +245,39 @@ def test_a_killed_driver_takes_its_local_ray_with_it(bert, data, tmp_path):
     p.wait()
     time.sleep(3)
     assert _still_alive(procs) == []
+
+
+def test_cluster_checks_stop_with_one_line_on_each_fault():
+    """The checks between waits, on a fake cluster: the driver's node dead, the head silent, a
+    node dead with no CPUs left or no chunk back for stall_s: each stops the run (ClusterLost);
+    a node dead while others can take its work does not."""
+    from pathologies.audit.ray_executor import ClusterLost
+
+    class Fake:
+        def __init__(self, nodes):
+            self._nodes = nodes
+
+        def nodes(self):
+            if isinstance(self._nodes, Exception):
+                raise self._nodes
+            return self._nodes
+
+    def node(i, alive=True, cpus=2.0):
+        return {"NodeID": f"{i:08d}" * 4, "Alive": alive, "NodeManagerAddress": f"10.0.0.{i}", "Resources": {"CPU": cpus}}
+
+    ex = RayExecutor(workers=2, stall_s=60)
+    ex._node, ex._alive_at_start, ex._dead_since = node(1)["NodeID"], {node(1)["NodeID"], node(2)["NodeID"]}, None
+    fresh = {"last_progress": time.monotonic()}
+    ex._check_cluster(Fake([node(1), node(2)]), {}, fresh, 12)  # all well
+    with pytest.raises(ClusterLost, match=r"the Ray node of this driver \(10.0.0.1, node 00000001\) died"):
+        ex._check_cluster(Fake([node(1, alive=False), node(2)]), {}, fresh, 12)
+    with pytest.raises(ClusterLost, match="does not answer"):
+        ex._check_cluster(Fake(RuntimeError("GCS gone")), {}, fresh, 12)
+    ex._check_cluster(Fake([node(1), node(2, alive=False)]), {}, fresh, 12)  # its actors are replaced
+    with pytest.raises(ClusterLost, match="no node left has 1 CPU"):
+        ex._check_cluster(Fake([node(1, cpus=0.0), node(2, alive=False)]), {}, fresh, 12)
+    ex._dead_since = time.monotonic() - 120
+    with pytest.raises(ClusterLost, match="no chunk came back for 60 s"):
+        ex._check_cluster(Fake([node(1), node(2, alive=False)]), {}, {"last_progress": time.monotonic() - 120}, 12)
+    with pytest.raises(ClusterLost, match=r"lost its raylet \(pid"):
+        ex._check_cluster(Fake([node(1)]), {2**22 + 7: ("raylet", 1.0)}, fresh, 12)
