@@ -677,3 +677,26 @@ def test_train_textcnn_on_a_pair_file_records_pairs(tmp_path, capsys):
     rc, out, err = cli(capsys, "explain", str(tmp_path / "m"), "--pair", "the movie", "--pair", "great fun", "--target",
                        "positive", "--device", "cpu")
     assert rc == 0, err
+
+
+def test_hf_models_record_inputs_in_config_and_the_rule_says_what_can_be_known(bert_dir, tmp_path):
+    """HF: training records the kind in config.json; with it a mismatch is refused, without it
+    a pair is accepted with one warning per model saying why it cannot be known."""
+    from pathologies.models.inputs import InputKindWarning, check_input, pair_template, record_inputs, trained_inputs
+
+    pair, single = Example(("great",), fixed=("the", "movie"), uid="p"), Example(("great",), uid="s")
+    model = load_classifier(str(bert_dir))
+    assert trained_inputs(model) is None and pair_template(model) is True  # BERT: [CLS] a [SEP] b [SEP]
+    check_input(model, single)
+    with pytest.warns(InputKindWarning, match="its tokenizer can encode pairs, but whether the classifier was trained on them cannot be known"):
+        check_input(model, pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_input(model, pair)  # once per model
+    record_inputs(model, [pair])
+    model.save(str(tmp_path / "nli"))
+    assert json.loads((tmp_path / "nli" / "config.json").read_text())["pathologies_inputs"] == "pairs"
+    nli = load_classifier(str(tmp_path / "nli"))
+    assert trained_inputs(nli) == "pairs"
+    with pytest.raises(InputError, match="input s is a single sentence, but the model was trained on sentence pairs"):
+        check_input(nli, single)
