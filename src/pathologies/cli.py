@@ -16,11 +16,14 @@ from typing import List, Optional
 
 import typer
 
-from . import cli_audit, cli_check, cli_dknn
+from . import cli_audit, cli_check, cli_dknn, cli_qa
+from . import cli_app  # noqa: F401  (registers serve on ``app``: the local web app)
 from .cli_common import (
     DataDir, DataOpt, DeviceOpt, EncodingOpt, IndexOpt, LimitOpt, PairOpt, TrustOpt, _device, _fail,
     _inputs_and_model, _key_values, _offline_defaults, _one_line, _positive, _show_warnings, app, console,
 )
+from .data import DATASETS, load_dataset
+from .report import render_attribution, render_reduction
 from .text import InputError
 
 @app.command()
@@ -69,7 +72,7 @@ def train(
 
     BASE may also be a model trained here, to fine-tune it with another objective.
     """
-    from .training import TrainConfig, train_model
+    from .training import TrainConfig, train_model  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     config = TrainConfig(
@@ -131,9 +134,8 @@ def explain(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Explain predictions: a colored heatmap in the terminal, or JSON lines."""
-    from .explain import explain as run_explain
-    from .audit import explain_to_file
-    from .report import render_attribution
+    from .explain import explain as run_explain  # lazy: torch, kept off CLI start-up
+    from .audit import explain_to_file  # lazy: torch, kept off CLI start-up
 
     try:
         examples, clf = _inputs_and_model(
@@ -179,8 +181,7 @@ def reduce(
     """Input reduction (Feng et al. 2018): remove the least important word while the prediction holds."""
     from rich.table import Table
 
-    from .reduction import reduce_inputs, summarize
-    from .report import render_reduction
+    from .reduction import reduce_inputs, summarize  # lazy: torch, kept off CLI start-up
 
     settings = dict(importance=importance, beam=beam, k=beam, threshold=threshold, max_steps=max_steps, random_seed=seed)
     try:
@@ -188,7 +189,7 @@ def reduce(
             model, text, pair, data, limit, data_dir, device, trust_remote_code, encoding, fit=out is None
         )
         if out is not None:
-            from .audit import AuditSpec, audit
+            from .audit import AuditSpec, audit  # lazy: torch, kept off CLI start-up
 
             spec = AuditSpec(
                 methods=[], metrics=[], reduce="greedy" if beam == 1 else f"beam:{beam}", reduce_by=importance,
@@ -229,9 +230,8 @@ def train_mlm_command(
 
     The encoder is unfrozen, 15% of words masked; prints masked-word top-1 / top-5 accuracy on SST dev.
     """
-    from .data import load_dataset
-    from .models.mlm import masked_accuracy
-    from .training.mlm import train_mlm
+    from .models.mlm import masked_accuracy  # lazy: torch, kept off CLI start-up
+    from .training.mlm import train_mlm  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     names = {"sst": ("sst5", "train"), "imdb": ("imdb", "train")}
@@ -258,7 +258,6 @@ def datasets(data_dir: Optional[Path] = DataDir) -> None:
     """List the data sets and the size of every split."""
     from rich.table import Table
 
-    from .data import DATASETS, load_dataset
 
     table = Table("name", "split", "examples", "labels")
     try:
@@ -286,7 +285,7 @@ def demo(
     Trains (once) an SST-2 model, audits dev sentences, and shows heatmaps, reduction to
     nonsense, a trust card, the corpus view and a report.
     """
-    from .demo import run_demo
+    from .demo import run_demo  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     _show_warnings()
@@ -296,17 +295,13 @@ def demo(
         _fail(str(err))
 
 
-from . import cli_audit  # noqa: E402,F401  (registers audit, evaluate, report, compare on ``app``)
-
 #: The verbs in the order a user meets them (``pathologies --help`` lists them so).
 ORDER = (
     "demo", "train", "explain", "reduce", "check", "audit", "evaluate", "report", "compare",
-    "train-mlm", "datasets",
+    "train-mlm", "datasets", "serve",
 )
 app.add_typer(cli_dknn.dknn_app, name="dknn")
-from .cli_qa import qa_app  # noqa: E402  (``pathologies qa explain|reduce``: extractive QA, issue 25)
-
-app.add_typer(qa_app, name="qa")
+app.add_typer(cli_qa.qa_app, name="qa")  # extractive question answering
 app.registered_commands.sort(
     key=lambda c: ORDER.index(c.name or c.callback.__name__) if (c.name or c.callback.__name__) in ORDER else len(ORDER)
 )
@@ -353,7 +348,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
         return 1
     return result if isinstance(result, int) else 0
-
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,9 +17,12 @@ from .cli_common import (
     DataDir, DeviceOpt, EncodingOpt, IndexOpt, LimitOpt, _fail, _key_values, _offline_defaults, _quiet_device, _say,
     _show_warnings, app, console, names,
 )
+from .audit import Run, RunFolder
 from .audit.spec import AuditSpec
 from .metrics import METRICS, groups
 from .metrics.base import NEEDS
+from .report.html import compare_rows, write_report
+from .report.views import REDUCTION_LABELS
 from .text import InputError
 
 _DEFAULT = AuditSpec()
@@ -57,7 +60,6 @@ def _print_table(run) -> None:
         console.print(view)
     red = run.summary.get("reduction")
     if red:
-        from .report.views import REDUCTION_LABELS
 
         view = Table("input reduction", run.manifest["spec"]["reduce"] or "")
         for k, v in red.items():
@@ -80,7 +82,7 @@ def run_audit(
 ):
     """The options of the command line as an :class:`AuditSpec`, then
     :func:`pathologies.audit.sources.audit_sources` (which checks, loads and runs)."""
-    from .audit.sources import audit_sources
+    from .audit.sources import audit_sources  # lazy: torch, kept off CLI start-up
 
     spec = AuditSpec(
         methods=names(methods), metrics=names(metrics), reduce=None if reduce in ("none", "") else reduce,
@@ -165,7 +167,6 @@ app.command("evaluate", help="Alias of audit: metrics of attribution methods on 
 
 
 def _is_run(path: str) -> bool:
-    from .audit import RunFolder
 
     return RunFolder(path).exists()
 
@@ -181,7 +182,6 @@ AUDIT_DEFAULTS = dict(
 def _runs_for(sources: list[str], data: Optional[str], runs_dir: Path, **given) -> list:
     """Run folders as they are; model folders audited first (needs --data) into runs_dir."""
     audit_kw = {**AUDIT_DEFAULTS, **given}
-    from .audit import Run
 
     out = []
     for src in sources:
@@ -214,7 +214,6 @@ def report(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """A self-contained HTML report of runs: metrics, heatmaps, reduction paths, figures, provenance."""
-    from .report.html import write_report
 
     _offline_defaults()
     _show_warnings()
@@ -246,7 +245,6 @@ def compare(
     """Two runs side by side: accuracy, F(X), Comp, Suff, IR#, UR#, I-Var, U-Var, reduction, and the change."""
     from rich.table import Table
 
-    from .report.html import compare_rows, write_report
 
     _offline_defaults()
     _show_warnings()

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from .cli_common import DataDir, DeviceOpt, LimitOpt, PairOpt, TrustOpt, _fail, _inputs_and_model, app, console, names
+from .report.trust_view import render_card
 from .text import InputError
 
 
@@ -37,12 +38,11 @@ def check(
     Agreement of methods, faithfulness, saturation, the reduction test, DkNN credibility and
     estimation noise, with a verdict and what to do about it.
     """
-    from .audit.checking import check as check_cards
-    from .audit.checking import check_spec
-    from .report.trust_view import render_card
+    from .audit.checking import check as check_cards  # lazy: torch, kept off CLI start-up
+    from .audit.checking import check_spec  # lazy: torch, kept off CLI start-up
 
     try:
-        from .attribution import check_method
+        from .attribution import check_method  # lazy: torch, kept off CLI start-up
 
         spec = check_spec(
             names(methods), beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk

@@ -16,6 +16,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from .data import check_limit, load_data, match_labels
 from .text import Example, InputError
 
 app = typer.Typer(
@@ -59,7 +60,6 @@ def _positive(option: str):
     """A typer callback: the option's value as a positive integer, or a one-line error."""
 
     def check(value: Optional[str]) -> Optional[int]:
-        from .data import check_limit
 
         try:
             return check_limit(value, option)
@@ -118,7 +118,7 @@ def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_re
     warnings of a data set are summed up in one line per kind. ``fit=False`` (run folders,
     which record the cuts themselves) only checks. The device is not said on stderr here.
     """
-    from .models import load_classifier
+    from .models import load_classifier  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     _show_warnings()
@@ -141,7 +141,7 @@ def _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_re
 
 def _replay_warnings(caught, n: int) -> None:
     """Warnings recorded while fitting ``n`` inputs: as they are, or one line per kind."""
-    from .models import DroppedWordsWarning
+    from .models import DroppedWordsWarning  # lazy: torch, kept off CLI start-up
 
     dropped = [w for w in caught if issubclass(w.category, DroppedWordsWarning)]
     cut = [w for w in caught if w not in dropped and "longer than the model's limit" in str(w.message)]
@@ -170,7 +170,6 @@ def _examples(
     has been read): a data set's labels are mapped onto them by name or index
     (``pathologies.data.match_labels``); without it they stay the data's own.
     """
-    from .data import check_limit, load_data, match_labels
 
     given = sum(x is not None and x != [] for x in (text, pair, data))
     if given != 1:

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from .cli_common import DataDir, DeviceOpt, TrustOpt, _device, _fail, _offline_defaults, console
+from .data import DATASETS, load_dataset, parse_spec
 from .text import InputError
 
 dknn_app = typer.Typer(
@@ -43,9 +44,9 @@ def fit(
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """Index every layer's representation of the training data; calibrate on held-out data."""
-    from .dknn import DkNN
-    from .engine import ScoringEngine
-    from .models import load_classifier
+    from .dknn import DkNN  # lazy: torch, kept off CLI start-up
+    from .engine import ScoringEngine  # lazy: torch, kept off CLI start-up
+    from .models import load_classifier  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     try:
@@ -72,7 +73,6 @@ def fit(
 
 
 def _load(spec: str, data_dir: Path | None):
-    from .data import load_dataset, parse_spec
 
     name, split, limit = parse_spec(spec)
     return load_dataset(name, split, data_dir=data_dir, limit=limit).examples
@@ -80,7 +80,6 @@ def _load(spec: str, data_dir: Path | None):
 
 def _same_split(a: str, b: str) -> bool:
     """Whether two data specs name the same split (no split = the data set's eval split)."""
-    from .data import DATASETS, parse_spec
 
     def split(spec: str) -> tuple[str, str | None]:
         name, part, _ = parse_spec(spec)

@@ -14,6 +14,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .data import load_dataset
+from .records import label_name
+from .report import render_attribution, render_reduction
+from .report.html import write_report
+from .report.trust_view import render_card
 from .text import InputError
 
 #: One epoch of MiniLM fine-tuning on SST-2 train: a few minutes on 2 CPU cores.
@@ -31,7 +36,7 @@ def cache_dir() -> Path:
 
 def demo_model_dir(data_dir: str | Path | None = None, console: Console | None = None) -> Path:
     """The cached demo model, trained now if it is not there yet."""
-    from .training import TrainConfig, train_model
+    from .training import TrainConfig, train_model  # lazy: torch, kept off CLI start-up
 
     console = console or Console()
     out = cache_dir() / "models" / "minilm-sst2-demo"
@@ -128,13 +133,8 @@ def run_demo(
     resumed like any run) and every view renders from its records. Returns the report path."""
     from rich.table import Table
 
-    from .audit import AuditSpec, RunMismatch, audit
-    from .data import load_dataset
-    from .models import load_classifier
-    from .report import render_attribution, render_reduction
-    from .report.html import write_report
-    from .records import label_name
-    from .report.trust_view import render_card
+    from .audit import AuditSpec, RunMismatch, audit  # lazy: torch, kept off CLI start-up
+    from .models import load_classifier  # lazy: torch, kept off CLI start-up
 
     console = console or Console()
     if n < 1:

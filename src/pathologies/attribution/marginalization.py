@@ -34,7 +34,7 @@ from typing import Sequence
 import torch
 
 from ..engine import ScoringEngine
-from ..models.mlm import MaskedWordModel, WordDistribution
+from ..models.mlm import MaskedWordModel, WordDistribution, load_mlm
 from ..text import Example, InputError
 from .base import AttributionMethod
 from .registry import register
@@ -97,8 +97,6 @@ class Marginalization(AttributionMethod):
         if min(head, draws, max_draws) < 0 or growth < 2 or tol < 0:
             raise InputError("marginalization needs head, draws, max_draws ≥ 0, growth ≥ 2 and tol ≥ 0")
         if isinstance(mlm, str):
-            from ..models.mlm import load_mlm
-
             self._mlm_path = mlm
             mlm = load_mlm(mlm)
         else:

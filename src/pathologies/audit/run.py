@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..attribution import method_by_name
-from ..models import TorchClassifier
+from ..data.labels import resolve_target
+from ..dknn import DkNN
+from ..models import DroppedWordsWarning, TorchClassifier
+from ..models.mlm import load_mlm
 from ..progress import progress_bar
 from ..text import SEED_RULE, Example, as_examples
 from ..trust import thresholds as trust_thresholds
@@ -35,8 +38,6 @@ def fit_examples(model: TorchClassifier, examples: Sequence[Example]) -> tuple[l
     Returns the fitted examples and what was changed: how many inputs were cut (the limit,
     and per input its uid and words kept) and which inputs lost words with no pieces.
     """
-    from ..models import DroppedWordsWarning
-
     fitted, cut, dropped = [], [], []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -72,12 +73,8 @@ def fit_examples(model: TorchClassifier, examples: Sequence[Example]) -> tuple[l
 def build_plan(spec: AuditSpec, mlm=None, index=None) -> AuditPlan:
     """Method objects and shared resources (each loaded once) for a validated spec."""
     if isinstance(mlm, (str, Path)):
-        from ..models.mlm import load_mlm
-
         mlm = load_mlm(str(mlm))
     if isinstance(index, (str, Path)):
-        from ..dknn import DkNN
-
         index = DkNN.load(index)
     methods = {}
     for name in spec.methods:
@@ -154,8 +151,6 @@ def audit(
     """
     spec = (spec or AuditSpec()).validate(mlm=mlm is not None, index=index is not None)
     if spec.target is not None:  # a label name in any case, or an index: recorded as the index it means
-        from ..data.labels import resolve_target
-
         spec.target = resolve_target(spec.target, model.labels)
     examples = as_examples(examples, what="audit")
     for name, path in spec.imports.items():  # words checked before anything is computed

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from pathologies.text import Example
+from pathologies.data.registry import DATASETS
 
 
 @dataclass
@@ -24,8 +25,6 @@ class Dataset:
         """Whether the examples are sentence pairs (they carry a fixed segment)."""
         if self.examples:
             return self.examples[0].is_pair
-        from pathologies.data.registry import DATASETS
-
         info = DATASETS.get(self.name)
         return bool(info and info.is_pair)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from pathologies.data.dataset import Dataset
 from pathologies.data.errors import DataError
+from pathologies.data.labels import as_index, check_limit, match_labels
 from pathologies.text import Example
 
 SUFFIXES = (".jsonl", ".csv", ".tsv")
@@ -154,8 +155,6 @@ def load_file(
     ``limit``: the first N examples (a positive integer). ``encoding``: any Python codec;
     a UTF-8 byte-order mark is dropped.
     """
-    from pathologies.data.labels import as_index, check_limit, match_labels
-
     limit = check_limit(limit)
     path = Path(path)
     if not path.is_file():

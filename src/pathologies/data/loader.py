@@ -8,7 +8,10 @@ from typing import Any
 
 from pathologies.data.dataset import Dataset
 from pathologies.data.errors import DataError
+from pathologies.data.files import SUFFIXES, load_file
+from pathologies.data.hub import HUB, read_hub
 from pathologies.data.labels import check_limit, match_labels
+from pathologies.data.local import read_local
 from pathologies.data.registry import DATA_ENV, check_split, get_info, parse_spec, resolve_data_dir
 
 SOURCES = ("auto", "local", "hub")
@@ -41,14 +44,10 @@ def load_dataset(
         source = "local" if given and hub_repo is None else "hub"
     labels = list(info.labels)
     if source == "local":
-        from pathologies.data.local import read_local
-
         split = check_split(info, split)
         examples, file_labels = read_local(name, split, resolve_data_dir(data_dir), seed)
         labels = file_labels or labels
     else:
-        from pathologies.data.hub import HUB, read_hub
-
         split = check_split(info, split, tuple(HUB[name].splits))
         examples = read_hub(name, split, len(labels), seed, repo=hub_repo)
     if limit is not None:
@@ -73,8 +72,6 @@ def load_data(
     a named data set by name; a label with no match is a :class:`DataError`. Without it the
     labels are the data's own, to be matched with ``match_labels`` once the model is loaded.
     """
-    from pathologies.data.files import SUFFIXES, load_file
-
     limit = check_limit(limit)
     text = str(spec).strip()
     if not text:

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..text import Example, InputError
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
-from .files import check_hf_folder, first_line, hf_weights_file
+from .files import check_hf_folder, check_safetensors, first_line, hf_weights_file
 
 # A one-piece stand-in tokenized in place of a sentinel word, whose id is then overwritten.
 _PLACEHOLDER = "a"
@@ -426,8 +426,6 @@ def _first_mismatch(local: Path) -> str:
     try:
         import torch
         from transformers import AutoConfig, AutoModelForSequenceClassification
-
-        from .files import check_safetensors
 
         shapes = check_safetensors(local / "model.safetensors")
         with torch.device("meta"):

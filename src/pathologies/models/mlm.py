@@ -21,6 +21,8 @@ import torch
 from torch import Tensor
 
 from ..text import Example, InputError
+from .files import first_line, read_json
+from .hf import _load_error, _quiet_transformers, check_model_path, load_tokenizer
 
 
 class _Ranked(Sequence[str]):
@@ -94,9 +96,6 @@ class HFMaskedLM(MaskedWordModel):
         from pathlib import Path
 
         from transformers import AutoModelForMaskedLM
-
-        from .files import first_line, read_json
-        from .hf import _load_error, _quiet_transformers, check_model_path, load_tokenizer
 
         _quiet_transformers()
         check_model_path(path_or_name)

@@ -8,16 +8,14 @@ text from the data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
+from ..audit import Run
 from ..metrics import METRICS
 from ..text import InputError
-from .templates import STYLE, environment
 from .colors import word_cells  # noqa: F401  (part of the public view API)
+from .templates import STYLE, environment
 from .views import run_section
-
-if TYPE_CHECKING:
-    from ..audit import Run
 
 FIGURES = (
     ("lengths", "Original vs reduced length"),
@@ -40,8 +38,6 @@ def render_report(runs: Sequence["Run"], title: str = "pathologies report", subt
 
 def write_report(runs: Sequence["Run | str | Path"], out: str | Path, *, title: str | None = None, n_show: int = 5) -> Path:
     """Write the report of one or more runs (folders or loaded runs) to ``out``."""
-    from ..audit import Run
-
     loaded = [r if isinstance(r, Run) else Run.load(r) for r in runs]
     title = title or ("pathologies report" + (" (comparison)" if len(loaded) > 1 else ""))
     subtitle = "runs: " + ", ".join(str(r.path or r.name) for r in loaded)

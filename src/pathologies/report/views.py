@@ -110,26 +110,27 @@ def provenance_rows(manifest: dict[str, Any], reduced_by: str | None = None) -> 
     return rows
 
 
+def example_heatmaps(rows: dict[str, dict], methods: Sequence[str]) -> dict[str, Any]:
+    """One example's heatmaps, one row per method (attribution records by method), for the
+    ``heatmap_rows`` macro: the report, the notebook and the app show them alike."""
+    first = Attribution.from_dict(rows[next(m for m in methods if m in rows)])
+    return {
+        "uid": first.uid,
+        "fixed": " ".join(first.fixed) if first.fixed else None,
+        "predicted": label_name(first.labels, first.predicted),
+        "confidence": f"{max(first.probs):.3f}",
+        "gold": label_name(first.labels, first.label),
+        "rows": [{"method": m, "cells": word_cells(rows[m]["words"], rows[m]["scores"])} for m in methods if m in rows],
+    }
+
+
 def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, Any]:
     """Everything a report or a notebook shows of one run, from its records."""
     methods = run.methods
     by_index: dict[int, dict[str, dict]] = {}
     for r in run.records["attributions"]:
         by_index.setdefault(r["index"], {})[r["method"]] = r
-    heatmaps = []
-    for idx in sorted(by_index)[:n_show]:
-        rows = by_index[idx]
-        first = Attribution.from_dict(rows[next(m for m in methods if m in rows)])
-        heatmaps.append(
-            {
-                "uid": first.uid,
-                "fixed": " ".join(first.fixed) if first.fixed else None,
-                "predicted": label_name(first.labels, first.predicted),
-                "confidence": f"{max(first.probs):.3f}",
-                "gold": label_name(first.labels, first.label),
-                "rows": [{"method": m, "cells": word_cells(rows[m]["words"], rows[m]["scores"])} for m in methods if m in rows],
-            }
-        )
+    heatmaps = [example_heatmaps(by_index[idx], methods) for idx in sorted(by_index)[:n_show]]
     reductions = [reduction_view(Reduction.from_dict(r)) for r in run.records["reductions"][:n_show]]
     summary = run.summary.get("reduction") or {}
     spec = run.manifest["spec"]
@@ -156,7 +157,7 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
     section.update(corpus_view(run))
     section.update(trust_view(run, n_show))
     if figures:
-        from . import figures as fig
+        from . import figures as fig  # lazy: matplotlib, only when a report draws figures
 
         section["figures"] = fig.run_figures(run)
     return section

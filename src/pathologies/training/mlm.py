@@ -10,7 +10,10 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..models.hf import _quiet_transformers, load_tokenizer
 from ..models.mlm import HFMaskedLM
+from ..models.pretrained import minilm_path
+from ..progress import progress_bar
 from ..text import InputError
 
 
@@ -37,10 +40,6 @@ def train_mlm(
     the projection onto 30k words would otherwise dominate the step).
     """
     from transformers import AutoModelForMaskedLM, DataCollatorForLanguageModeling
-
-    from ..models.hf import _quiet_transformers, load_tokenizer
-    from ..models.pretrained import minilm_path
-    from ..progress import progress_bar
 
     _quiet_transformers()
     base = base or minilm_path()

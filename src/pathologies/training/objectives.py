@@ -15,8 +15,10 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..attribution.gradient import word_scores
 from ..models import TorchClassifier
-from ..text import Example, InputError
+from ..reduction import InputReducer, reduce_to_file
+from ..text import Example, InputError, as_examples
 
 #: PCT defaults per model family (the paper's settings): (alpha, tau).
 PCT_DEFAULTS = {"textcnn": (0.1, 0.7), "bilstm": (0.1, 0.7), "hf": (0.15, 0.15)}
@@ -94,8 +96,6 @@ class PCTLoss:
     def __call__(self, model: TorchClassifier, batch: list[Example], logits: Tensor) -> Tensor | None:
         if not self.alpha:
             return None
-        from ..attribution.gradient import word_scores
-
         # Gradient saliency of the gold class, without dropout, not part of the loss graph.
         model.module.eval()
         grads = model.embedding_gradients(batch, [ex.label for ex in batch])
@@ -141,9 +141,6 @@ def reduced_training_examples(
     Each reduced example keeps the uid of the training example it came from.
     """
     import zlib
-
-    from ..explain import as_examples
-    from ..reduction import InputReducer, reduce_to_file
 
     train = as_examples(train)
     settings = dict(beam=beam, k=beam, show_progress=show_progress) if cache else {}
