@@ -26,7 +26,7 @@ LAYERS = [
     ("analyses", ["explain", "reduction", "metrics", "training", "corpus", "qa"]),
     ("trust", ["trust"]),
     ("runs", ["audit", "runs"]),
-    ("views", ["report", "demo", "cli", "cli_common", "cli_audit", "cli_check", "cli_dknn", "cli_qa"]),
+    ("views", ["report", "demo", "cli", "cli_common", "cli_audit", "cli_check", "cli_dknn", "cli_qa", "app", "cli_app"]),
 ]
 
 

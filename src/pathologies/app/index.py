@@ -1,0 +1,326 @@
+"""A run folder as the app browses it: one small row per example, and where its records are.
+
+The index reads each committed record file once, front to back, keeping per example only the
+fields the table filters and sorts on, and the byte offset of every record line. An example
+page then reads its own lines by offset, so memory stays flat while a run is browsed page by
+page. A run still being written by an audit is read up to its last commit
+(``commits.jsonl``), and the next request picks up the chunks committed since.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..audit import RunFolder
+from ..audit.folder import COMMITS
+from ..records import Attribution, Reduction, TrustCard, label_name
+from ..text import InputError
+
+#: The record kinds the app reads (curves and projections are the report's figures).
+APP_KINDS = ("attributions", "metrics", "reductions", "trust")
+
+#: Sort keys: the row field each sorts on.
+SORTS = {
+    "index": "index", "confidence": "confidence", "trust": "score", "comprehensiveness": "comprehensiveness",
+    "sufficiency": "sufficiency", "reduced": "reduced", "length": "length",
+}
+VERDICTS = ("trust", "caution", "do not trust")
+PAGE_SIZES = (25, 50, 100, 200)
+#: Agreement statuses that mean the methods disagree (the card's agreement signal).
+DISAGREE = ("warn", "bad")
+
+
+class BadRequest(InputError):
+    """A request the app cannot answer: its message is shown to the user (HTTP 400/404)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Row:
+    """What the table shows and filters on for one example (its records stay on disk)."""
+
+    index: int
+    uid: str | None = None
+    text: str = ""
+    length: int = 0
+    label: str | None = None
+    predicted: str | None = None
+    confidence: float | None = None
+    comprehensiveness: float | None = None
+    sufficiency: float | None = None
+    verdict: str | None = None
+    score: float | None = None
+    agreement: str | None = None
+    reduced: int | None = None
+    reduced_to: str | None = None
+    #: (kind, method or None) -> (offset, length) of the record line in its file.
+    where: dict[tuple[str, str | None], tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.label is None or self.predicted is None else self.label == self.predicted
+
+
+@dataclass
+class Query:
+    """A table request: filters, sort, page (every value checked by :meth:`parse`)."""
+
+    label: str = ""
+    pred: str = ""
+    verdict: str = ""
+    correct: str = ""
+    disagree: str = ""
+    word: str = ""
+    reduced: str = ""
+    min_reduced: int | None = None
+    max_reduced: int | None = None
+    sort: str = "index"
+    order: str = "asc"
+    page: int = 1
+    per: int = 50
+
+    FIELDS = ("label", "pred", "verdict", "correct", "disagree", "word", "reduced", "min_reduced", "max_reduced", "sort", "order", "page", "per")
+
+    @classmethod
+    def parse(cls, params: Any, labels: list[str]) -> "Query":
+        q = cls()
+        for key in params.keys():
+            if key not in cls.FIELDS:
+                raise BadRequest(f"unknown parameter {key!r}; the table takes: {', '.join(cls.FIELDS)}")
+        get = lambda k: (params.get(k) or "").strip()  # noqa: E731
+        for key in ("label", "pred"):
+            value = get(key)
+            if value and value not in labels:
+                raise BadRequest(f"{key}: no class {value!r} in this run; classes: {', '.join(labels)}")
+            setattr(q, key, value)
+        q.verdict = get("verdict")
+        if q.verdict and q.verdict not in VERDICTS:
+            raise BadRequest(f"verdict: one of {', '.join(VERDICTS)}, not {q.verdict!r}")
+        q.correct = get("correct")
+        if q.correct not in ("", "yes", "no"):
+            raise BadRequest(f"correct: yes or no, not {q.correct!r}")
+        q.disagree = get("disagree")
+        if q.disagree not in ("", "yes", "no"):
+            raise BadRequest(f"disagree: yes or no, not {q.disagree!r}")
+        q.word, q.reduced = get("word")[:200], " ".join(get("reduced").split())[:500]
+        for key in ("min_reduced", "max_reduced", "page", "per"):
+            value = get(key)
+            if value:
+                if not value.isdigit() or len(value) > 9:
+                    raise BadRequest(f"{key}: a whole number, not {value!r}")
+                setattr(q, key, int(value))
+        if q.page < 1:
+            raise BadRequest("page: 1 or more")
+        if q.per not in PAGE_SIZES:
+            raise BadRequest(f"per: one of {', '.join(map(str, PAGE_SIZES))}, not {q.per}")
+        q.sort = get("sort") or "index"
+        if q.sort not in SORTS:
+            raise BadRequest(f"sort: one of {', '.join(SORTS)}, not {q.sort!r}")
+        q.order = get("order") or "asc"
+        if q.order not in ("asc", "desc"):
+            raise BadRequest(f"order: asc or desc, not {q.order!r}")
+        return q
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query's non-default values (with ``changes``), for links."""
+        default = Query()
+        out = {}
+        for key in self.FIELDS:
+            value = changes.get(key, getattr(self, key))
+            if value != getattr(default, key) and value not in (None, ""):
+                out[key] = str(value)
+        return out
+
+    def keep(self, row: Row) -> bool:
+        if self.label and row.label != self.label:
+            return False
+        if self.pred and row.predicted != self.pred:
+            return False
+        if self.verdict and row.verdict != self.verdict:
+            return False
+        if self.correct and row.correct is not (self.correct == "yes"):
+            return False
+        if self.disagree and (row.agreement in DISAGREE) is not (self.disagree == "yes"):
+            return False
+        if self.min_reduced is not None and (row.reduced is None or row.reduced < self.min_reduced):
+            return False
+        if self.max_reduced is not None and (row.reduced is None or row.reduced > self.max_reduced):
+            return False
+        if self.reduced and row.reduced_to != self.reduced:
+            return False
+        if self.word and f" {self.word.lower()} " not in f" {row.text.lower()} ":
+            return False
+        return True
+
+
+class RunIndex:
+    """One run folder, indexed for the app (see the module docstring)."""
+
+    def __init__(self, path: str | Path, key: int):
+        self.path = Path(path)
+        self.key = key
+        self.folder = RunFolder(self.path)
+        self.manifest = self.folder.manifest()  # a clear error for a folder that is no run
+        self.labels: list[str] = list(self.manifest["model"]["labels"])
+        self.methods: list[str] = list(self.manifest["spec"]["methods"])
+        self.rows: dict[int, Row] = {}
+        self._read: dict[str, int] = {k: 0 for k in APP_KINDS}
+        self._stamp: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self.refresh()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def examples(self) -> int:
+        return int(self.manifest["data"]["examples"])
+
+    @property
+    def complete(self) -> bool:
+        return (self.path / "summary.json").is_file()
+
+    def summary(self) -> dict[str, Any] | None:
+        return self.folder.summary()
+
+    # --- reading the records -----------------------------------------------------------
+    def refresh(self) -> None:
+        """Read the records committed since the last look (nothing when commits.jsonl is unchanged)."""
+        with self._lock:
+            try:
+                st = (self.path / COMMITS).stat()
+                stamp = (st.st_size, st.st_mtime_ns)
+            except FileNotFoundError:
+                stamp = (0, 0)
+            if stamp == self._stamp:
+                return
+            sizes = self.folder.committed_sizes()
+            if any(sizes.get(k, 0) < self._read[k] for k in APP_KINDS):  # the folder was made again
+                self.manifest = self.folder.manifest()
+                self.rows, self._read = {}, {k: 0 for k in APP_KINDS}
+            for kind in APP_KINDS:
+                end = sizes.get(kind, 0)
+                if end > self._read[kind]:
+                    self._scan(kind, self._read[kind], end)
+                    self._read[kind] = end
+            self._stamp = stamp
+
+    def _scan(self, kind: str, start: int, end: int) -> None:
+        with (self.path / "records" / f"{kind}.jsonl").open("rb") as fh:
+            fh.seek(start)
+            offset = start
+            while offset < end:
+                raw = fh.readline()
+                if not raw.endswith(b"\n") or offset + len(raw) > end:
+                    break
+                self._add(kind, json.loads(raw), offset, len(raw))
+                offset += len(raw)
+
+    def _add(self, kind: str, r: dict[str, Any], offset: int, length: int) -> None:
+        idx = int(r.get("index", 0))
+        row = self.rows.get(idx)
+        if row is None:
+            row = self.rows[idx] = Row(index=idx)
+        row.uid = row.uid or r.get("uid")
+        method = r.get("method") if kind in ("attributions", "metrics") else None
+        row.where[(kind, method)] = (offset, length)
+        first = self.methods[0] if self.methods else None
+        if kind == "attributions" and (not row.text or method == first):
+            row.text = " ".join(r["words"])
+            row.length = len(r["words"])
+            probs = r["probs"]
+            pred = max(range(len(probs)), key=probs.__getitem__)
+            row.predicted = label_name(r.get("labels") or self.labels, pred)
+            row.label = label_name(r.get("labels") or self.labels, r.get("label"))
+            row.confidence = float(probs[pred])
+        elif kind == "metrics" and (row.comprehensiveness is None or method == first):
+            row.comprehensiveness = r.get("comprehensiveness")
+            row.sufficiency = r.get("sufficiency")
+            if row.confidence is None:
+                row.confidence = r.get("confidence")
+                row.predicted = label_name(self.labels, r.get("predicted"))
+                row.label = label_name(self.labels, r.get("label"))
+        elif kind == "reductions":
+            row.reduced = len(r["final"])
+            row.reduced_to = " ".join(r["final"])
+            if not row.text:
+                row.text, row.length = " ".join(r["original"]), len(r["original"])
+        elif kind == "trust":
+            row.verdict = r.get("verdict")
+            row.score = r.get("score")
+            agreement = next((s for s in r.get("signals", []) if s.get("name") == "agreement"), None)
+            row.agreement = agreement.get("status") if agreement else None
+            if row.confidence is None:
+                row.confidence = r.get("confidence")
+                row.predicted = label_name(r.get("labels") or self.labels, r.get("predicted"))
+                row.label = label_name(r.get("labels") or self.labels, r.get("label"))
+            if not row.text:
+                row.text, row.length = " ".join(r["words"]), len(r["words"])
+
+    def record(self, row: Row, kind: str, method: str | None = None) -> dict[str, Any] | None:
+        """One record of an example, read from its file by offset (None when the run has none)."""
+        where = row.where.get((kind, method))
+        if where is None:
+            return None
+        with (self.path / "records" / f"{kind}.jsonl").open("rb") as fh:
+            fh.seek(where[0])
+            return json.loads(fh.read(where[1]))
+
+    # --- what the pages ask --------------------------------------------------------------
+    def row(self, index: int) -> Row:
+        self.refresh()
+        row = self.rows.get(index)
+        if row is None:
+            raise BadRequest(f"run {self.name} has no example {index} (yet): it has {len(self.rows)} examples", 404)
+        return row
+
+    def select(self, q: Query) -> tuple[list[Row], int]:
+        """The rows of one page and how many rows pass the filters."""
+        self.refresh()
+        rows = [r for r in self.rows.values() if q.keep(r)]
+        key = SORTS[q.sort]
+        missing = [r for r in rows if getattr(r, key) is None]
+        present = [r for r in rows if getattr(r, key) is not None]
+        present.sort(key=lambda r: (getattr(r, key), r.index), reverse=q.order == "desc")
+        rows = present + sorted(missing, key=lambda r: r.index)  # rows without the value last
+        start = (q.page - 1) * q.per
+        return rows[start : start + q.per], len(rows)
+
+    def attributions(self, row: Row) -> list[Attribution]:
+        out = []
+        for m in self.methods:
+            rec = self.record(row, "attributions", m)
+            if rec is not None:
+                out.append(Attribution.from_dict(rec))
+        return out
+
+    def metrics(self, row: Row) -> dict[str, dict[str, Any]]:
+        out = {}
+        for m in self.methods:
+            rec = self.record(row, "metrics", m)
+            if rec is not None:
+                out[m] = rec
+        return out
+
+    def reduction(self, row: Row) -> Reduction | None:
+        rec = self.record(row, "reductions")
+        return Reduction.from_dict(rec) if rec is not None else None
+
+    def card(self, row: Row) -> TrustCard | None:
+        rec = self.record(row, "trust")
+        return TrustCard.from_dict(rec) if rec is not None else None
+
+    def corpus(self, name: str) -> list[dict[str, Any]]:
+        """A corpus table as the finished run stored it (``Run.corpus`` reads the same file);
+        an unfinished run has none yet (it is written when the run finishes)."""
+        if not self.complete:
+            return []
+        return self.folder.read_table(name) or []
