@@ -20,14 +20,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,ray]'
+	$(PY) -m pip install -q -e '.[test,ray,app]'
 	touch $@
 
-# Debian's Chromium, for the test that opens the HTML report in a real browser.
+# Debian's Chromium, for the test that opens the HTML report in a real browser, and its
+# chromium-driver, through which Selenium drives the app in tests/test_app.py.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null \
-	  && apt-get install -y -q chromium >/dev/null; } \
-	  || echo "note: chromium could not be installed; the browser test will be skipped"
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null \
+	  && apt-get install -y -q chromium chromium-driver >/dev/null; } \
+	  || echo "note: chromium / chromium-driver could not be installed; the browser tests will be skipped"
 
 demo: install
 	$(VENV)/bin/pathologies demo
