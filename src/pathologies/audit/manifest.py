@@ -80,18 +80,20 @@ def model_identity(source: str | None, model) -> dict[str, Any]:
     return {"family": family, "source": where, "sha256": digest, "labels": list(model.labels)}
 
 
-def resource_identity(resource: Any, loaded: Any = None) -> dict[str, Any] | None:
+def resource_identity(resource: Any, loaded: Any = None, suffixes: Sequence[str] | None = None) -> dict[str, Any] | None:
     """A masked LM, DkNN index or imported-scores file: where it is and a content hash.
 
     Given by path (a folder or file that exists): the hash of its files. Otherwise (a hub
     name, or an object) the hash of the loaded object's content (``loaded``, else
     ``resource`` itself): a masked LM's weights and vocabulary, a DkNN index's vectors, labels,
     calibration and settings. An object of another kind is named only (no hash).
+    ``suffixes``: only a folder's files with these endings (a masked LM: weights, config and
+    tokenizer, as the model's; an index: every file).
     """
     if resource is None:
         return None
     if isinstance(resource, (str, Path)) and Path(resource).exists():
-        return {"path": str(Path(resource).resolve()), "sha256": path_digest(resource)}
+        return {"path": str(Path(resource).resolve()), "sha256": path_digest(resource, suffixes)}
     obj = loaded if loaded is not None else resource
     if isinstance(resource, (str, Path)):
         where = str(resource)

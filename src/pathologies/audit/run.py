@@ -26,7 +26,8 @@ from .folder import KINDS, RunFolder
 from .imported import ImportedScores
 from .loaded import Run, corpus_tables, summarize_run
 from .manifest import (
-    FORMAT_VERSION, data_identity, environment, executor_identity, model_identity, now, resource_identity,
+    FORMAT_VERSION, MODEL_FILE_SUFFIXES, data_identity, environment, executor_identity, model_identity, now,
+    resource_identity,
 )
 from .spec import AuditSpec
 
@@ -102,7 +103,7 @@ def build_manifest(
     device = str(getattr(model, "device", "cpu"))
     env = environment(device)
     resources = {
-        "mlm": resource_identity(mlm, plan.mlm if plan is not None else None),
+        "mlm": resource_identity(mlm, plan.mlm if plan is not None else None, MODEL_FILE_SUFFIXES),  # as the model
         "index": resource_identity(index, plan.dknn if plan is not None else None),
     }
     resources["imports"] = {n: resource_identity(p) for n, p in spec.imports.items()} or None
