@@ -140,13 +140,7 @@ class NativeClassifier(TorchClassifier):
         if not isinstance(hyper, dict):
             raise InputError(f"{config_path}: \"hyper\" must be a JSON object of network sizes")
         inputs = config.get(INPUTS_FIELD)
-        if inputs is None:
-            warnings.warn(
-                f"{config_path} does not say whether the model was trained on single sentences or pairs (saved before "
-                f"pathologies recorded it): both are accepted; add \"{INPUTS_FIELD}\": \"single\" or \"pairs\" to it",
-                InputKindWarning, stacklevel=2,
-            )
-        elif inputs not in INPUT_KINDS:
+        if inputs is not None and inputs not in INPUT_KINDS:
             raise InputError(f"{config_path}: \"{INPUTS_FIELD}\" must be \"single\" or \"pairs\", not {json.dumps(inputs)}")
         vocab = read_json(vocab_path, "the model's vocabulary")
         if not (isinstance(vocab, list) and len(vocab) > len(SPECIALS) and all(isinstance(w, str) for w in vocab)):
@@ -173,6 +167,12 @@ class NativeClassifier(TorchClassifier):
             net.load_state_dict(load_file(str(weights)))
         except Exception as err:  # the header was fine but the data is not
             raise InputError(f"{weights}: damaged safetensors file ({first_line(err)}); copy or save the model again") from None
+        if inputs is None:  # said once the folder is known to be whole: a damaged one gets its error alone
+            warnings.warn(
+                f"{config_path} does not say whether the model was trained on single sentences or pairs (saved before "
+                f"pathologies recorded it): both are accepted; add \"{INPUTS_FIELD}\": \"single\" or \"pairs\" to it",
+                InputKindWarning, stacklevel=2,
+            )
         return cls(net, labels, vocab, hyper, device=device, inputs=inputs)
 
     def save(self, directory: str | Path) -> None:
