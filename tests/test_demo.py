@@ -64,3 +64,5 @@ def test_the_reduction_summary_reads_as_the_numbers_say():
     assert "kept on every reduced input" in lower
     same = reduction_story({**base, "mean_confidence_reduced": 0.503, "random_mean_confidence": 0.5029})
     assert "about the same" in same and "rests on" not in same
+    above = reduction_story({**base, "mean_confidence_reduced": 0.95, "random_mean_confidence": 0.70})
+    assert "more confident on them than on the whole inputs" in above and "whole inputs" not in higher

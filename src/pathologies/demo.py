@@ -96,7 +96,8 @@ def reduction_story(summary: dict) -> str:
             "the model than random ones."
         )
     elif c1 > rc:
-        text += f": the reduced words keep {c1 - rc:.3f} more, so they are what the decision rests on, nonsense as they read."
+        text += f": the reduced words keep {c1 - rc:.3f} more, so the decision rests on these few words"
+        text += ", and the model is more confident on them than on the whole inputs." if c1 > c0 else "."
     elif c1 < rc:
         text += (
             f", {rc - c1:.3f} more than the reduced inputs: the search stops as soon as one more removal would flip "
