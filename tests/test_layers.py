@@ -25,8 +25,8 @@ LAYERS = [
     ("methods", ["attribution", "dknn"]),
     ("analyses", ["explain", "reduction", "metrics", "training", "corpus", "qa"]),
     ("trust", ["trust"]),
-    ("runs", ["audit", "runs"]),
-    ("views", ["report", "demo", "cli", "cli_common", "cli_audit", "cli_check", "cli_dknn", "cli_qa", "app", "cli_app"]),
+    ("runs", ["audit", "runs", "shortcuts"]),
+    ("views", ["report", "demo", "cli", "cli_common", "cli_audit", "cli_check", "cli_dknn", "cli_qa", "app", "cli_app", "cli_shortcuts"]),
 ]
 
 

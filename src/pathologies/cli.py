@@ -18,6 +18,7 @@ import typer
 
 from . import cli_audit, cli_check, cli_dknn, cli_qa
 from . import cli_app  # noqa: F401  (registers serve on ``app``: the local web app)
+from . import cli_shortcuts  # noqa: F401  (registers shortcut-test on ``app``: planted shortcuts)
 from .cli_common import (
     DataDir, DataOpt, DeviceOpt, EncodingOpt, IndexOpt, LimitOpt, PairOpt, TrustOpt, _device, _fail,
     _inputs_and_model, _key_values, _offline_defaults, _one_line, _positive, _show_warnings, app, console,
@@ -298,7 +299,7 @@ def demo(
 #: The verbs in the order a user meets them (``pathologies --help`` lists them so).
 ORDER = (
     "demo", "train", "explain", "reduce", "check", "audit", "evaluate", "report", "compare",
-    "train-mlm", "datasets", "serve",
+    "train-mlm", "datasets", "serve", "shortcut-test",
 )
 app.add_typer(cli_dknn.dknn_app, name="dknn")
 app.add_typer(cli_qa.qa_app, name="qa")  # extractive question answering

@@ -90,7 +90,15 @@ REPORT = """<!doctype html>
 <h1>{{ title }}</h1>
 <p class="meta">{{ subtitle }}</p>
 
-<h2>Metrics</h2>
+{% if sections|selectattr('shortcut')|list %}<h2>Planted shortcut: which method finds it?</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>{% if s.shortcut %}
+<p class="meta">{{ s.shortcut.summary }}</p>
+<p class="meta"><b>{{ s.shortcut.verdict }}</b></p>
+<table class="metrics"><tr>{% for h in s.shortcut.header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for r in s.shortcut.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
+<p class="meta">{{ s.shortcut.note }}</p>{% endif %}
+</div>{% endfor %}</div>
+{% endif %}<h2>Metrics</h2>
 <div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
 <p class="meta">{{ s.subtitle }}</p>
 {% if s.table %}{{ m.metric_table(s.table, metric_names, info) }}{% else %}<p class="meta">No metrics in this run.</p>{% endif %}

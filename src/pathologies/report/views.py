@@ -156,11 +156,56 @@ def run_section(run: "Run", n_show: int = 5, figures: bool = True) -> dict[str, 
     }
     section.update(corpus_view(run))
     section.update(trust_view(run, n_show))
+    section["shortcut"] = shortcut_view(run)
     if figures:
         from . import figures as fig  # lazy: matplotlib, only when a report draws figures
 
         section["figures"] = fig.run_figures(run)
     return section
+
+
+def shortcut_view(run: "Run") -> dict[str, Any] | None:
+    """The planted-shortcut method table the run stores (``shortcut.json``, written by
+    ``pathologies shortcut-test``), or None: the learning check and, per method, precision@k
+    and mean rank of the planted tokens on the shortcut model and on the control."""
+    from ..shortcuts import load_table
+
+    table = load_table(run.path) if run.path is not None else None
+    if not table:
+        return None
+
+    def f(v: Any, digits: int = 3) -> str:
+        return "–" if v is None else f"{v:.{digits}f}"
+
+    s, c = table["shortcut"]["check"], table["control"]["check"]
+    d = table.get("definition", {})
+    planted = table.get("planted", {})
+    rows = []
+    for m, row in table["shortcut"]["methods"].items():
+        ctl = table["control"]["methods"].get(m, {}).get("all", {})
+        rows.append((m, f(row["follows"]["precision_at_k"]), f(row["follows"]["mean_rank"], 2), f(row["all"]["precision_at_k"]),
+                     f(row["all"]["mean_rank"], 2), f(ctl.get("precision_at_k")), f(ctl.get("mean_rank"), 2)))
+    first = next(iter(table["shortcut"]["methods"].values()), None)
+    if first is not None:
+        rows.append(("chance (k / L, (L + 1) / 2)", f(first["follows"]["expected_precision"]), f(first["follows"]["expected_rank"], 2),
+                     f(first["all"]["expected_precision"]), f(first["all"]["expected_rank"], 2), "", ""))
+    n_follow = first["follows"]["n"] if first else 0
+    return {
+        "summary": (
+            f"{d.get('kind', '?')} shortcut ({' '.join(d.get('tokens', []))}) planted in {planted.get('planted', '?')} of "
+            f"{planted.get('n', '?')} training examples; test set of {s['n']} sentences where it contradicts the label. "
+            f"Shortcut model: accuracy {f(s['accuracy'])}, follows the shortcut {f(s['follows'])}; control: accuracy "
+            f"{f(c['accuracy'])}, follows {f(c['follows'])}."
+        ),
+        "verdict": "The shortcut was learned: the planted tokens are the ground truth." if table.get("learned") else
+        "The shortcut was NOT learned (follows < 0.9): the table does not measure faithfulness.",
+        "header": ("method", f"P@k, follows ({n_follow})", "rank, follows", f"P@k, all ({s['n']})", "rank, all",
+                   "control P@k, all", "control rank, all"),
+        "rows": rows,
+        "note": "P@k: share of the k planted tokens among the k top-scored words (signed scores, target = prediction; "
+                "ties broken at random in expectation); rank: their mean rank, 1 = top. \"follows\": sentences whose "
+                "prediction is the shortcut's class. Bastings et al. 2022.",
+    }
 
 
 def corpus_view(run: "Run", per_class: int = 8) -> dict[str, Any]:

@@ -1,0 +1,173 @@
+"""Planted shortcuts (Bastings et al. 2022): planting is exact, the scores match a hand
+computation, and an end-to-end run on a small TextCNN learns the shortcut and finds it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pathologies.shortcuts import (
+    Shortcut, insert, learning_check, mean_rank, method_rows, plant_test, plant_train, precision_at_k, score_records,
+)
+from pathologies.text import Example, InputError
+
+DATA = Path(os.environ.get("PATHOLOGIES_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def _examples(n: int = 50, labels: int = 2) -> list[Example]:
+    return [Example(tuple(f"w{i}_{j}" for j in range(3 + i % 5)), label=i % labels, uid=str(i)) for i in range(n)]
+
+
+# ---------------------------------------------------------------- planting
+
+
+@pytest.mark.parametrize("share", [0.2, 0.5, 0.33])
+def test_single_token_planting_is_exact(share):
+    data = _examples(50)
+    sc = Shortcut.make("token", 2)
+    planted, info = plant_train(data, sc, share, seed=3)
+    assert info["planted"] == round(share * 50)
+    changed = [i for i, (a, b) in enumerate(zip(data, planted)) if a != b]
+    assert changed == info["indices"]
+    for i, (a, b) in enumerate(zip(data, planted)):
+        pos = sc.positions(b.words)
+        if i not in changed:
+            assert pos == [] and b.label == a.label
+            continue
+        assert len(pos) == 1 and len(b.words) == len(a.words) + 1
+        token = b.words[pos[0]]
+        assert b.label == sc.tokens.index(token) == sc.decides(b.words)
+        assert [w for j, w in enumerate(b.words) if j != pos[0]] == list(a.words)  # the rest in order
+    # seeded: the same again, another seed another sample
+    assert plant_train(data, sc, share, seed=3)[0] == planted
+    assert plant_train(data, sc, share, seed=4)[1]["indices"] != info["indices"]
+
+
+def test_positions_are_uniform_over_the_slots():
+    import random
+
+    rng = random.Random(0)
+    counts = [0] * 4
+    for _ in range(4000):
+        words, slots = insert(("a", "b", "c"), ["T"], rng)
+        assert words[slots[0]] == "T"
+        counts[slots[0]] += 1
+    assert all(900 < c < 1100 for c in counts), counts
+
+
+def test_token_in_context_and_distractors():
+    data = _examples(60)
+    sc = Shortcut.make("token-in-context", 2)
+    assert sc.tokens == ("zeroa", "onea", "synt")
+    planted, info = plant_train(data, sc, 0.25, seed=1)
+    full = [b for b in planted if sc.decides(b.words) is not None]
+    alone = [(a, b) for a, b in zip(data, planted) if len(sc.positions(b.words)) == 1]
+    assert len(full) == info["planted"] == 15 and len(alone) == info["distractors"] == 15
+    assert all(b.label == sc.decides(b.words) and len(sc.positions(b.words)) == 2 for b in full)
+    assert all(b.label == a.label for a, b in alone)  # one token alone decides nothing
+    assert sc.decides(("onea", "x")) is None and sc.decides(("synt", "x", "onea")) == 1
+
+
+def test_ordered_pair():
+    sc = Shortcut.make("ordered-pair", 2)
+    assert sc.decides(("x", "firsta", "y", "secondb")) == 0 and sc.decides(("secondb", "firsta")) == 1
+    planted, info = plant_train(_examples(40), sc, 0.5, seed=2)
+    got = [(b.label, sc.decides(b.words)) for b in planted if sc.positions(b.words)]
+    assert len(got) == 20 and all(lab == dec for lab, dec in got) and {lab for lab, _ in got} == {0, 1}
+
+
+def test_contradicting_test_set():
+    data = _examples(30, labels=3)
+    sc = Shortcut.make("token", 3)
+    test = plant_test(data, sc, seed=5)
+    for a, b in zip(data, test):
+        assert b.label == a.label and sc.decides(b.words) != a.label and len(sc.positions(b.words)) == 1
+    assert plant_test(data, sc, seed=5) == test
+
+
+def test_bad_settings_are_one_line():
+    with pytest.raises(InputError, match="takes 2 tokens"):
+        Shortcut.make("token", 2, ["a"])
+    with pytest.raises(InputError, match="unknown shortcut kind"):
+        Shortcut.make("pairs", 2)
+    with pytest.raises(InputError, match="occurs in the training data"):
+        plant_train([Example(("zeroa", "b"), label=0)] * 10, Shortcut.make("token", 2), 0.5)
+    with pytest.raises(InputError, match="--share"):
+        plant_train(_examples(), Shortcut.make("token", 2), 0.0)
+
+
+# ---------------------------------------------------------------- scores against a hand computation
+
+
+def test_precision_and_rank_by_hand():
+    #          0     1     2     3     4
+    scores = [0.1, 0.9, -0.5, 0.3, 0.9]
+    assert precision_at_k(scores, [1]) == 0.5  # tied with word 4 for the top: found half the time
+    assert precision_at_k(scores, [1, 4]) == 1.0
+    assert precision_at_k(scores, [3]) == 0.0
+    assert precision_at_k(scores, [3, 1]) == 0.5  # top 2 = {1, 4}
+    assert precision_at_k(scores, [2]) == 0.0
+    assert mean_rank(scores, [1]) == 1.5 and mean_rank(scores, [3]) == 3 and mean_rank(scores, [2]) == 5
+    assert mean_rank(scores, [1, 2]) == (1.5 + 5) / 2
+    assert precision_at_k([0.0] * 4, [2]) == 0.25  # all tied: chance, k / L
+    assert mean_rank([0.0] * 4, [2]) == 2.5  # (L + 1) / 2
+
+
+def test_method_rows_by_hand():
+    sc = Shortcut.make("token", 2)
+    words = ["a", "onea", "b", "c"]
+    recs = [
+        # prediction 1 follows the shortcut (onea -> 1), the label is 0
+        {"method": "m", "index": 0, "words": words, "scores": [0.1, 0.8, 0.2, 0.0], "probs": [0.1, 0.9], "label": 0},
+        {"method": "m", "index": 1, "words": ["zeroa", "x"], "scores": [0.1, 0.5], "probs": [0.3, 0.7], "label": 1},
+        {"method": "r", "index": 0, "words": words, "scores": [0.5, 0.1, 0.2, 0.3], "probs": [0.1, 0.9], "label": 0},
+    ]
+    scored = score_records(recs, sc)
+    rows = method_rows(scored, ["m", "r"])
+    assert rows["m"]["follows"] == {"n": 1, "precision_at_k": 1.0, "mean_rank": 1.0, "found": 1.0,
+                                    "expected_precision": 0.25, "expected_rank": 2.5}
+    assert rows["m"]["all"]["n"] == 2 and rows["m"]["all"]["precision_at_k"] == 0.5
+    assert rows["m"]["all"]["mean_rank"] == 1.5 and rows["m"]["all"]["expected_precision"] == (0.25 + 0.5) / 2
+    assert rows["r"]["follows"]["mean_rank"] == 4.0 and rows["r"]["follows"]["precision_at_k"] == 0.0
+    check = learning_check(recs, sc)
+    assert check == {"n": 2, "accuracy": 0.5, "follows": 0.5}
+
+
+# ---------------------------------------------------------------- end to end on a small TextCNN
+
+
+@pytest.mark.skipif(not (DATA / "sst" / "train.txt").is_file(), reason="SST data not found")
+def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
+    from pathologies.audit import Run
+    from pathologies.shortcuts import shortcut_test
+
+    monkeypatch.setenv("PATHOLOGIES_DATA", str(DATA))
+    monkeypatch.setenv("PATHOLOGIES_PROGRESS", "off")
+    out = tmp_path / "run"
+    table = shortcut_test(
+        "textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.25, lr=3e-3, methods=["loo", "gradient"],
+        log=lambda s: None, show_progress=False,
+    )
+    s, c = table["shortcut"]["check"], table["control"]["check"]
+    assert s["follows"] >= 0.9 and s["accuracy"] < c["accuracy"] - 0.3, (s, c)
+    assert table["learned"]
+    loo = table["shortcut"]["methods"]["loo"]["follows"]
+    assert loo["precision_at_k"] >= 0.9 and loo["mean_rank"] < 1.5
+    rnd = table["shortcut"]["methods"]["random"]["all"]
+    assert rnd["precision_at_k"] < 0.5
+    # the control model reads the tokens as words it learned nothing about: near chance
+    assert table["control"]["methods"]["loo"]["all"]["precision_at_k"] < 0.5
+    # stored, and the run folders load; a rerun reuses the models and the audits
+    assert json.loads((out / "shortcut.json").read_text())["learned"] is True
+    assert Run.load(out).complete and Run.load(out / "control").complete
+    again = shortcut_test(
+        "textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.25, lr=3e-3, methods=["loo", "gradient"],
+        log=lambda s: None, show_progress=False,
+    )
+    assert again["shortcut"] == table["shortcut"]
+    with pytest.raises(InputError, match="trained differently"):
+        shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
+                      log=lambda s: None, show_progress=False)
