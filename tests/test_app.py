@@ -27,12 +27,12 @@ from tiny_models import BOW_VOCAB, make_bow
 pytest.importorskip("starlette", reason="could not import starlette: pip install 'pathologies[app]'")
 pytest.importorskip("uvicorn", reason="could not import uvicorn: pip install 'pathologies[app]'")
 
-from pathologies.app import Live  # noqa: E402
+from pathologies.app import Live, RunIndex  # noqa: E402
 from pathologies.app.server import Server, bind, create_app  # noqa: E402
 
 SCRIPT = "<script>document.title='PWNED'</script>"
 HOSTILE = [
-    {"text": f"the movie was great fun {SCRIPT}", "label": "positive"},
+    {"text": f"the movie was great fun {SCRIPT}", "label": "positive", "uid": 'u", "method": "x", "final": ["y"], "words": [1]'},
     {"text": "{{ 7*7 }} bad boring movie not fun", "label": "negative"},
     {"text": "the movie was not boring great", "label": "positive"},
     {"text": "bad movie {% if 1 %}x{% endif %} not great", "label": "negative"},
@@ -341,6 +341,23 @@ def test_serve_command_prints_one_address_line_and_serves(world, tmp_path):
         proc.wait(timeout=10)
     out = subprocess.run([sys.executable, "-m", "pathologies.cli", "serve"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip().startswith("error: give run folders")
+
+
+def test_the_index_reads_what_a_full_parse_reads(world, monkeypatch):
+    """The index decodes only the fields it needs from each line; the same rows as parsing all."""
+    parsed_whole = []
+    add = RunIndex._add
+    monkeypatch.setattr(RunIndex, "_add", lambda self, kind, *a: (parsed_whole.append(kind), add(self, kind, *a))[1])
+    fast = RunIndex(world["run"], 0)
+    assert set(parsed_whole) == {"metrics"}  # the long lines were read in place
+
+    def refuse(*args):
+        raise ValueError("parse it all")
+
+    monkeypatch.setattr(RunIndex, "_add_fast", refuse)
+    slow = RunIndex(world["run"], 0)
+    assert {i: vars(r) for i, r in fast.rows.items()} == {i: vars(r) for i, r in slow.rows.items()}
+    assert fast.rows[0].uid == 'u", "method": "x", "final": ["y"], "words": [1]' and fast.rows[0].reduced >= 1
 
 
 def test_browsing_imports_no_torch():

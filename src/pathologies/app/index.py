@@ -23,6 +23,23 @@ from ..text import InputError
 #: The record kinds the app reads (curves and projections are the report's figures).
 APP_KINDS = ("attributions", "metrics", "reductions", "trust")
 
+#: The order the index reads them: the trust cards and metrics carry the prediction and the text,
+#: so the long attribution lines are then only located, not parsed.
+SCAN_ORDER = ("trust", "metrics", "reductions", "attributions")
+
+_DECODER = json.JSONDecoder()
+
+
+def _value(line: str, key: str, start: int = 0, last: bool = False) -> tuple[Any, int]:
+    """The JSON value of ``key`` in a record line, and where it ends. The first (``last``: the
+    final) ``"key": `` in the line is the key: inside a JSON string a quote is always escaped."""
+    token = f'"{key}": '
+    at = line.rfind(token) if last else line.find(token, start)
+    if at < 0:
+        raise KeyError(key)
+    return _DECODER.raw_decode(line, at + len(token))
+
+
 #: Sort keys: the row field each sorts on.
 SORTS = {
     "index": "index", "confidence": "confidence", "trust": "score", "comprehensiveness": "comprehensiveness",
@@ -48,7 +65,8 @@ class Row:
 
     index: int
     uid: str | None = None
-    text: str = ""
+    #: The words as the record wrote them (a JSON array): decoded only for the rows shown.
+    words_json: str = ""
     length: int = 0
     label: str | None = None
     predicted: str | None = None
@@ -66,6 +84,17 @@ class Row:
     @property
     def correct(self) -> bool | None:
         return None if self.label is None or self.predicted is None else self.label == self.predicted
+
+    @property
+    def text(self) -> str:
+        return " ".join(json.loads(self.words_json)) if self.words_json else ""
+
+    def set_words(self, words: list[str]) -> None:
+        self.words_json, self.length = json.dumps(words, ensure_ascii=False), len(words)
+
+    def has_word(self, word: str) -> bool:
+        """Whether one of the words is ``word`` (case ignored, as the corpus view counts them)."""
+        return json.dumps(word.lower(), ensure_ascii=False) in self.words_json.lower()
 
 
 @dataclass
@@ -153,9 +182,9 @@ class Query:
             return False
         if self.max_reduced is not None and (row.reduced is None or row.reduced > self.max_reduced):
             return False
-        if self.reduced and row.reduced_to != self.reduced:
+        if self.reduced and (row.reduced_to or "").lower() != self.reduced.lower():
             return False
-        if self.word and f" {self.word.lower()} " not in f" {row.text.lower()} ":
+        if self.word and not row.has_word(self.word):
             return False
         return True
 
@@ -206,7 +235,7 @@ class RunIndex:
             if any(sizes.get(k, 0) < self._read[k] for k in APP_KINDS):  # the folder was made again
                 self.manifest = self.folder.manifest()
                 self.rows, self._read = {}, {k: 0 for k in APP_KINDS}
-            for kind in APP_KINDS:
+            for kind in SCAN_ORDER:
                 end = sizes.get(kind, 0)
                 if end > self._read[kind]:
                     self._scan(kind, self._read[kind], end)
@@ -221,21 +250,79 @@ class RunIndex:
                 raw = fh.readline()
                 if not raw.endswith(b"\n") or offset + len(raw) > end:
                     break
-                self._add(kind, json.loads(raw), offset, len(raw))
+                line = raw.decode("utf-8")
+                try:
+                    self._add_fast(kind, line, offset, len(raw))
+                except (ValueError, KeyError, TypeError, IndexError):  # not in the audit's key order: parse it all
+                    self._add(kind, json.loads(line), offset, len(raw))
                 offset += len(raw)
 
-    def _add(self, kind: str, r: dict[str, Any], offset: int, length: int) -> None:
-        idx = int(r.get("index", 0))
+    def _row(self, idx: int) -> Row:
         row = self.rows.get(idx)
         if row is None:
             row = self.rows[idx] = Row(index=idx)
+        return row
+
+    def _add_fast(self, kind: str, line: str, offset: int, length: int) -> None:
+        """The fields the table needs, decoded from their place in the line (the rest of a long
+        record, such as a reduction path or a heatmap, is never parsed). Relies on the key
+        order the audit writes; anything else raises and the whole line is parsed instead."""
+        if kind == "metrics":  # short lines
+            self._add(kind, json.loads(line), offset, length)
+            return
+        idx, _ = _value(line, "index")
+        row = self._row(int(idx))
+        if kind == "attributions":
+            method, _ = _value(line, "method")
+            if not isinstance(method, str):
+                raise TypeError(method)
+            if not row.words_json and (method == (self.methods[0] if self.methods else method)):
+                self._add(kind, json.loads(line), offset, length)  # the text and prediction come from here
+                return
+            row.where[(kind, method)] = (offset, length)
+            if row.uid is None:
+                row.uid, _ = _value(line, "uid")
+        elif kind == "reductions":
+            final, _ = _value(line, "final")
+            row.reduced, row.reduced_to = len(final), " ".join(final)
+            row.where[(kind, None)] = (offset, length)
+            if row.uid is None:
+                row.uid, _ = _value(line, "uid")
+            if not row.words_json:
+                original, _ = _value(line, "original")
+                row.set_words(original)
+        elif kind == "trust":
+            start = line.index('"words": [') + len('"words": ')
+            at = line.index(', "predicted": ', start)  # the words array ends there (inside it, quotes are escaped)
+            words_json = line[start:at]
+            predicted, at = _value(line, "predicted", at)
+            confidence, at = _value(line, "confidence", at)
+            verdict, at = _value(line, "verdict", at)
+            score, at = _value(line, "score", at)
+            agreement = line.find('{"name": "agreement", ', at)
+            row.agreement = _value(line, "status", agreement)[0] if agreement >= 0 else None
+            labels, _ = _value(line, "labels", last=True)
+            label, _ = _value(line, "label", last=True)
+            row.verdict, row.score = verdict, score
+            row.where[(kind, None)] = (offset, length)
+            if row.confidence is None:
+                labels = labels or self.labels
+                row.confidence = confidence
+                row.predicted, row.label = label_name(labels, predicted), label_name(labels, label)
+            if not row.words_json:
+                row.words_json = words_json
+                row.length = 0 if words_json == "[]" else words_json.count('", "') + 1
+        else:
+            raise KeyError(kind)
+
+    def _add(self, kind: str, r: dict[str, Any], offset: int, length: int) -> None:
+        row = self._row(int(r.get("index", 0)))
         row.uid = row.uid or r.get("uid")
         method = r.get("method") if kind in ("attributions", "metrics") else None
         row.where[(kind, method)] = (offset, length)
         first = self.methods[0] if self.methods else None
-        if kind == "attributions" and (not row.text or method == first):
-            row.text = " ".join(r["words"])
-            row.length = len(r["words"])
+        if kind == "attributions" and (not row.words_json or method == first):
+            row.set_words(r["words"])
             probs = r["probs"]
             pred = max(range(len(probs)), key=probs.__getitem__)
             row.predicted = label_name(r.get("labels") or self.labels, pred)
@@ -251,8 +338,8 @@ class RunIndex:
         elif kind == "reductions":
             row.reduced = len(r["final"])
             row.reduced_to = " ".join(r["final"])
-            if not row.text:
-                row.text, row.length = " ".join(r["original"]), len(r["original"])
+            if not row.words_json:
+                row.set_words(r["original"])
         elif kind == "trust":
             row.verdict = r.get("verdict")
             row.score = r.get("score")
@@ -262,8 +349,8 @@ class RunIndex:
                 row.confidence = r.get("confidence")
                 row.predicted = label_name(r.get("labels") or self.labels, r.get("predicted"))
                 row.label = label_name(r.get("labels") or self.labels, r.get("label"))
-            if not row.text:
-                row.text, row.length = " ".join(r["words"]), len(r["words"])
+            if not row.words_json:
+                row.set_words(r["words"])
 
     def record(self, row: Row, kind: str, method: str | None = None) -> dict[str, Any] | None:
         """One record of an example, read from its file by offset (None when the run has none)."""
