@@ -284,6 +284,12 @@ def test_bad_requests_get_a_clear_message(world, path, status, says):
     assert got == status and says in html
 
 
+def test_a_sentence_pair_live(world):
+    status, html, _ = get(world["url"] + "live?" + "pair=yes&premise=a+man+sleeps&hypothesis=nobody+is+%3Cb%3Esleeping%3C/b%3E&beam=1")
+    assert status == 200 and "fixed: a man sleeps" in html and "&lt;b&gt;sleeping&lt;/b&gt;" in html
+    assert html.count('class="model-result"') == 1 and "Input reduction" in html
+
+
 def test_malformed_requests_are_answered_and_the_server_keeps_serving(world):
     assert raw(world["url"], b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert raw(world["url"], b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.1 400")
@@ -336,6 +342,18 @@ def test_serve_command_prints_one_address_line_and_serves(world, tmp_path):
         status, html, _ = get(url)
         assert status == 200 and "run" in html
         assert get(url + "live")[0] == 404  # no model: browse only
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pathologies.cli", "serve", "--model", str(world["cnn"]), "--port", "0", "--device", "cpu"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        url = proc.stdout.readline().split()[2]
+        status, html, _ = get(url + "live?text=the+movie+was+great+fun&beam=0")
+        assert status == 200 and html.count('class="model-result"') == 1 and "trust-card" in html
+        assert get(url + "run/0")[0] == 404  # no run: live only
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -372,7 +372,9 @@ class RunIndex:
     def select(self, q: Query) -> tuple[list[Row], int]:
         """The rows of one page and how many rows pass the filters."""
         self.refresh()
-        rows = [r for r in self.rows.values() if q.keep(r)]
+        with self._lock:  # another request may be reading new chunks into the index
+            rows = list(self.rows.values())
+        rows = [r for r in rows if q.keep(r)]
         key = SORTS[q.sort]
         missing = [r for r in rows if getattr(r, key) is None]
         present = [r for r in rows if getattr(r, key) is not None]

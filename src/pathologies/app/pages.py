@@ -20,6 +20,7 @@ nav { margin-bottom: 1em; font-size: .9em; } nav a { margin-right: 1.2em; }
 .pth table.rows td.num { text-align: right; font-family: monospace; }
 .pth form.filters { display: flex; flex-wrap: wrap; gap: .6em 1.2em; align-items: end; margin: .8em 0; font-size: .9em; }
 .pth form.filters label { display: flex; flex-direction: column; color: #555; }
+.pth form.filters input { width: 5em; } .pth form.filters input[name=word], .pth form.filters input[name=reduced] { width: 9em; }
 .pth .error { border: 1px solid #cf222e; background: #fff1f0; padding: .8em 1em; }
 .pth .verdict-trust { color: #1a7f37; } .pth .verdict-caution { color: #9a6700; } .pth .verdict-do-not-trust { color: #cf222e; }
 .pth textarea { width: 100%; font-size: 1em; }
@@ -78,6 +79,7 @@ PAGES = {
 <td class="num">{{ fmt(r.confidence) }}</td><td class="num">{{ fmt(r.comprehensiveness) }}</td><td class="num">{{ r.reduced if r.reduced is not none else '–' }}</td>
 <td class="verdict-{{ (r.verdict or '')|replace(' ', '-') }}">{{ r.verdict or '–' }}</td><td class="num">{{ fmt(r.score) }}</td></tr>{% endfor %}</table>
 <p class="pager">{% if prev %}<a href="{{ prev }}" id="prev">← previous</a>{% endif %}<span>page {{ q.page }} of {{ pages }}</span>{% if next %}<a href="{{ next }}" id="next">next →</a>{% endif %}</p>
+<details><summary>Provenance</summary>{{ m.provenance(run.provenance) }}</details>
 {% endblock %}""",
 
     "example": """{% extends 'layout' %}{% import 'macros' as m %}{% block body %}

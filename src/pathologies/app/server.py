@@ -34,7 +34,7 @@ from starlette.routing import Route
 from ..metrics import METRICS
 from ..records import Attribution, label_name
 from ..report.trust_view import card_html
-from ..report.views import corpus_view, example_heatmaps, reduction_view
+from ..report.views import corpus_view, example_heatmaps, provenance_rows, reduction_view
 from ..text import InputError
 from .index import PAGE_SIZES, SORTS, VERDICTS, BadRequest, Query, RunIndex
 from .live import BEAMS, Live, diff_rows, make_example
@@ -117,7 +117,7 @@ class App:
             labels=run.labels, verdicts=VERDICTS, sorts=list(SORTS), page_sizes=PAGE_SIZES, sort_links=sort_links,
             info=METRICS,
             run={
-                "key": run.key, "table": table, "metric_names": [k for k in METRICS if any(k in r for r in table.values())],
+                "key": run.key, "table": table, "provenance": provenance_rows(run.manifest), "metric_names": [k for k in METRICS if any(k in r for r in table.values())],
                 "subtitle": f"{run.manifest['model']['source']} on {data['spec'] or 'given examples'} ({data['examples']} examples)"
                 + ("" if run.complete else " — being written: the committed examples so far"),
             },
