@@ -274,8 +274,17 @@ class RayExecutor:
         from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
         lost = (RayActorError, ActorDiedError, ActorUnavailableError)
-        started = self._connect()
-        watchdog = self._watchdog() if started else None
+        # Before ray.init: a kill -9 while the local Ray starts leaves nothing behind either.
+        watchdog = self._watchdog() if not ray.is_initialized() else None
+        try:
+            started = self._connect()
+        except BaseException:
+            if watchdog is not None:
+                _release(watchdog)
+            raise
+        if not started and watchdog is not None:  # pragma: no cover - connected meanwhile
+            _release(watchdog)
+            watchdog = None
         local = self._local_processes() if started else {}
         quiet = _QuietRay()  # Ray's own error prints: kept in stats, the run says one line
         actor_class = ray.remote(_Worker)
@@ -371,12 +380,12 @@ class RayExecutor:
             self.stats["ray_messages"] = quiet.messages
             for actor in actors:
                 _forget(ray, actor)
-            if started:
-                try:
+            try:
+                if started:
                     ray.shutdown()
-                finally:
-                    if watchdog is not None:
-                        _release(watchdog)
+            finally:
+                if watchdog is not None:
+                    _release(watchdog)
 
     # --- faults -------------------------------------------------------------------------
     def _watchdog(self):
