@@ -176,3 +176,18 @@ def test_report_show_is_a_view_setting_not_part_of_the_audit(tmp_path):
     again = subprocess.run(common + ["--show", "9", "--out", str(tmp_path / "b.html")], capture_output=True, text=True, env=env)
     assert again.returncode == 0, again.stderr  # refused before: spec.show: 5 in the run, 9 now
     assert (tmp_path / "b.html").is_file()
+
+
+def test_a_run_made_under_another_seed_rule_is_not_resumed(tmp_path):
+    """Records of the random baseline depend on how draws are seeded: a run folder from before
+    the one seed rule (no seed_rule in its manifest) is refused, not mixed."""
+    model = make_bow()
+    s = AuditSpec(methods=["gradient"], metrics=[], reduce="greedy", chunk=2, curves=False, show=0)
+    run = tmp_path / "run"
+    audit(model, examples(), run, spec=s, show_progress=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["seed_rule"].startswith("sha256(seed, words")
+    del manifest["seed_rule"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunMismatch, match=r"seed_rule: null in the run, sha256\(seed, words"):
+        audit(model, examples(), run, spec=s, show_progress=False)
