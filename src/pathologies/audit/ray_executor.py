@@ -149,6 +149,10 @@ class RayExecutor:
     holding ``threads_per_worker`` CPUs (its torch thread count) and ``gpus_per_worker`` GPUs
     (a worker with a GPU runs on ``cuda``, one without on ``cpu``). ``max_attempts``: times a
     chunk may lose its actor before the run stops. ``init_kwargs`` go to ``ray.init``.
+    ``poll_s``: seconds between checks of the cluster (never a wait without end); ``stall_s``:
+    after a node died, seconds with no chunk back before the run stops (Ray fails the tasks of
+    a dead node's actors well before); ``window``: chunks handed out beyond the first one not
+    yet back (default 4 × workers), which bounds the finished chunks held for in-order commits.
     """
 
     def __init__(
@@ -162,7 +166,7 @@ class RayExecutor:
         object_store_memory: int = LOCAL_OBJECT_STORE,
         init_kwargs: dict[str, Any] | None = None,
         poll_s: float = 2.0,
-        stall_s: float = 300.0,
+        stall_s: float = 120.0,
         window: int | None = None,
     ):
         if workers < 1:
