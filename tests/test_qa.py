@@ -608,3 +608,21 @@ def test_minilm_fine_tuned_on_cloze_questions_reduces_them_and_entropy_training_
                               config=QATrainConfig(epochs=1, batch_size=16, lr=5e-5), log=lambda s: None)
     assert report["reduced_entropy_after"] > report["reduced_entropy_before"]
     print(json.dumps({"summary": s, "entropy": {k: report[k] for k in ("reduced_entropy_before", "reduced_entropy_after")}}))
+
+
+def test_out_of_memory_halves_the_batch(model, monkeypatch):
+    exs = examples()
+    expected = [s.span for s in QAEngine(model).scores(exs)]
+    engine = QAEngine(model)
+    real = model.logits
+    ran = []
+
+    def tight(feats, embeds=None):
+        if len(feats) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        ran.append(len(feats))
+        return real(feats, embeds)
+
+    monkeypatch.setattr(model, "logits", tight)
+    assert [s.span for s in engine.scores(exs)] == expected
+    assert engine.stats.oom_retries >= 1 and sum(ran) == len(exs) and engine.max_batch <= 2

@@ -4,7 +4,8 @@ The QA counterpart of :class:`pathologies.engine.ScoringEngine`: methods hand it
 variant they need (each question word deleted, each beam state, across many questions); it
 drops duplicates, serves cached results, cuts every remaining input into its context windows,
 sorts all windows of all variants by length, fills batches under a token budget
-(:func:`pathologies.engine.token_batches`) and runs them under inference mode. Each variant
+(:func:`pathologies.engine.token_batches`) and runs them under inference mode; running out
+of memory halves the batch. Each variant
 comes back as :class:`~pathologies.models.qa.SpanScores` (every window's start/end
 log-probabilities and the predicted span).
 """
@@ -17,7 +18,7 @@ from typing import Hashable, Sequence
 
 import torch
 
-from ..engine import model_state, token_batches
+from ..engine import _is_oom, model_state, token_batches
 from ..models.qa import QAModel, SpanScores
 from ..progress import progress_bar
 from ..text import Example
@@ -33,6 +34,7 @@ class QAEngineStats:
     batches: int = 0
     real_tokens: int = 0
     padded_tokens: int = 0
+    oom_retries: int = 0
 
 
 class QAEngine:
@@ -85,11 +87,22 @@ class QAEngine:
         for v, fs in enumerate(feats):
             for k, f in enumerate(fs):
                 slot[id(f)] = (v, k)
+        pending = token_batches(lengths, self.batch_tokens, self.max_batch)
         with progress_bar("scoring", len(flat), self.show_progress) as advance:
-            for batch in token_batches(lengths, self.batch_tokens, self.max_batch):
+            while pending:
+                batch = pending.pop(0)
                 fs = [flat[i][1] for i in batch]
                 with torch.inference_mode():
-                    start, end = model.logits(fs)
+                    try:
+                        start, end = model.logits(fs)
+                    except (torch.cuda.OutOfMemoryError, MemoryError, RuntimeError) as err:
+                        if not _is_oom(err) or len(batch) == 1:
+                            raise
+                        self.stats.oom_retries += 1  # halve the batch and the budgets, retry
+                        self.batch_tokens = max(1, self.batch_tokens // 2)
+                        self.max_batch = max(1, len(batch) // 2)
+                        pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
+                        continue
                     for b, f in enumerate(fs):
                         v, k = slot[id(f)]
                         windows[v][k] = model.window_logprobs(f, start[b], end[b])
