@@ -221,6 +221,9 @@ def test_live_edit_one_word_and_see_what_moved(world, browser, tmp_path):
     assert "m" in diff[3].get_attribute("class").split()  # the changed word is outlined
     # toward the original class (positive): 'bad' has -2.5 / 2 of evidence; unchanged words move 0
     assert [d.get_attribute("title") for d in diff] == ["+0.0000", "+0.0000", "+0.0000", "-1.2500", "+0.0000"]
+    more = by(browser, "details.edited-more")[0]
+    more.click()  # open it: the edited text's own reduction path and card
+    assert "label kept negative" in more.text and "predicted negative" in more.text
     shot(browser, tmp_path, "live-edit")
 
 

@@ -128,9 +128,11 @@ PAGES = {
 <div class="heatmaps">{{ m.heatmap_rows(res.heatmaps) }}</div>
 {% if res.diff %}<h3>After the edit</h3><div class="edited">{{ m.heatmap_rows(res.diff.heatmaps) }}</div>
 <h3>What moved</h3><p class="meta" id="moved">predicted {{ res.diff.before }} → {{ res.diff.after }}. Each row: the edited words, coloured by the change of their score toward {{ res.diff.toward }} (blue up, red down); new or changed words are outlined, with their whole score{% if res.diff.gone %}; gone: {{ res.diff.gone }}{% endif %}.</p>
-<div class="diff">{% for row in res.diff.rows %}<div class="heat"><span class="method">{{ row.method }} Δ</span>{{ m.heat(row.cells) }}</div>{% endfor %}</div>{% endif %}
-{% if res.reduction %}<h3>Input reduction</h3>{{ m.reduction(res.reduction) }}{% endif %}
-{% if res.card %}<h3>Should you trust this heatmap?</h3>{{ res.card }}{% endif %}
+<div class="diff">{% for row in res.diff.rows %}<div class="heat"><span class="method">{{ row.method }} Δ</span>{{ m.heat(row.cells) }}</div>{% endfor %}</div>
+{% if res.diff.reduction or res.diff.card %}<details class="edited-more"><summary>input reduction and trust card of the edited text</summary>
+{% if res.diff.reduction %}{{ m.reduction(res.diff.reduction) }}{% endif %}{% if res.diff.card %}{{ res.diff.card }}{% endif %}</details>{% endif %}{% endif %}
+{% if res.reduction %}<h3>Input reduction{% if res.diff %} (the text before the edit){% endif %}</h3><div class="path">{{ m.reduction(res.reduction) }}</div>{% endif %}
+{% if res.card %}<h3>Should you trust this heatmap?{% if res.diff %} (the text before the edit){% endif %}</h3>{{ res.card }}{% endif %}
 </div>{% endfor %}</div>{% endif %}
 {% endblock %}""",
 }

@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from ..metrics import METRICS
-from ..records import Attribution, label_name
+from ..records import Attribution, Reduction, TrustCard, label_name
 from ..report.trust_view import card_html
 from ..report.views import corpus_view, example_heatmaps, provenance_rows, reduction_view
 from ..text import InputError
@@ -228,14 +228,7 @@ class App:
             "key": key, "name": lm.name, "cached": cached, "seconds": f"checked in {seconds:.2f} s",
             "heatmaps": example_heatmaps(atts, methods), "reduction": None, "card": None, "diff": None,
         }
-        if records["reductions"]:
-            from ..records import Reduction
-
-            out["reduction"] = reduction_view(Reduction.from_dict(records["reductions"][0]))
-        if records["trust"]:
-            from ..records import TrustCard
-
-            out["card"] = Markup(card_html(TrustCard.from_dict(records["trust"][0])))
+        out["reduction"], out["card"] = _path_and_card(records)
         if edited is not None:
             after, s2, _ = self.live.check(key, edited, methods, beam)
             after_atts = {r["method"]: r for r in after["attributions"]}
@@ -252,8 +245,16 @@ class App:
                 "after": f"{label_name(b0.labels, b0.predicted)} ({max(b0.probs):.3f})",
                 "toward": label_name(a0.labels, a0.target),
             }
+            out["diff"]["reduction"], out["diff"]["card"] = _path_and_card(after)
             out["seconds"] += f" + {s2:.2f} s (edit)"
         return out
+
+
+def _path_and_card(records: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any] | None, Markup | None]:
+    """The reduction path view and the trust card of a live check's records (None where absent)."""
+    path = reduction_view(Reduction.from_dict(records["reductions"][0])) if records["reductions"] else None
+    card = Markup(card_html(TrustCard.from_dict(records["trust"][0]))) if records["trust"] else None
+    return path, card
 
 
 def create_app(runs: Sequence[str | Path] = (), live: Live | None = None, *, allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost")) -> Starlette:
