@@ -362,6 +362,15 @@ def test_serve_command_prints_one_address_line_and_serves(world, tmp_path):
         proc.wait(timeout=10)
     out = subprocess.run([sys.executable, "-m", "pathologies.cli", "serve"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip().startswith("error: give run folders")
+    out = subprocess.run([sys.executable, "-m", "pathologies.cli", "serve", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "is not a run folder" in out.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "pathologies.cli", "serve", str(world["run"]), "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}") and out.stdout == ""
 
 
 def test_the_index_reads_what_a_full_parse_reads(world, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -36,6 +37,8 @@ def serve(
         from .app import serve as serve_app
     except ImportError as err:
         _fail(f"the app needs its extra: pip install 'pathologies[app]' ({err})")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {host}: whoever reaches this machine on that address can use the app", file=sys.stderr, flush=True)
     try:
         serve_app(
             [str(r) for r in runs or []], list(model or []), mlm=mlm, index=str(index) if index else None,
