@@ -304,7 +304,7 @@ def test_settings_and_what_only_the_adaptive_mode_has():
 
 
 def test_constructor_messages_and_the_mlm_name_recorded(monkeypatch):
-    import pathologies.models.mlm as mlm_module
+    import pathologies.attribution.marginalization as mlm_module  # the name marginalization.py imported
 
     with pytest.raises(InputError, match="^marginalization mode must be one of sigma, top-n, adaptive, not 'exact'$"):
         Marginalization(TableLM(), mode="exact")

@@ -178,6 +178,7 @@ def test_reduced_training_examples_pass_beam_and_k_with_and_without_a_cache(quad
 def test_reduced_training_examples_defaults(quad, tmp_path, monkeypatch):
     """Beam search with beam = k = 5 (the paper's setting), random removal seeded with 13."""
     import pathologies.reduction as reduction
+    import pathologies.training.objectives as objectives
 
     built = []
 
@@ -186,7 +187,8 @@ def test_reduced_training_examples_defaults(quad, tmp_path, monkeypatch):
             built.append(kw)
             super().__init__(model, **kw)
 
-    monkeypatch.setattr(reduction, "InputReducer", Spy)
+    monkeypatch.setattr(reduction, "InputReducer", Spy)  # reduce_to_file's (the cached path)
+    monkeypatch.setattr(objectives, "InputReducer", Spy)  # the name objectives.py imported
     reduced_training_examples(quad, QUAD_TRAIN[:1], show_progress=False)
     reduced_training_examples(quad, QUAD_TRAIN[:1], cache=str(tmp_path / "c.jsonl"), show_progress=False)
     assert [(kw["beam"], kw["k"]) for kw in built] == [(5, 5), (5, 5)]

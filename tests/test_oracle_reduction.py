@@ -337,7 +337,9 @@ def test_reduce_to_file_shows_progress_only_when_asked(quad, tmp_path, monkeypat
         shown.append((label, total, show))
         return real(label, total, False)
 
-    monkeypatch.setattr(progress, "progress_bar", bar)
+    import pathologies.reduction as reduction_module
+
+    monkeypatch.setattr(reduction_module, "progress_bar", bar)  # the name reduction.py imported
     from pathologies.reduction import reduce_to_file
 
     exs = [Example(("a", "c"), uid="x"), Example(("d", "e"), uid="y")]
