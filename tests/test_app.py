@@ -52,7 +52,8 @@ def world(tmp_path_factory):
     data.write_text("".join(json.dumps(r) + "\n" for r in HOSTILE), encoding="utf-8")
     examples = load_data(str(data), labels=["negative", "positive"]).examples
     run = root / "run"
-    audit(make_bow(), examples, run, spec=check_spec(["gradient", "loo"], beam=2), data_spec=str(data), show_progress=False)
+    spec = check_spec(["gradient", "loo", "random"], beam=2)  # random scores: methods that disagree
+    audit(make_bow(), examples, run, spec=spec, data_spec=str(data), show_progress=False)
     from pathologies.models import TextCNN
 
     cnn_dir = root / "textcnn"
@@ -177,6 +178,10 @@ def test_example_heatmaps_card_and_reduction_steps(world, browser, tmp_path):
     browser.get(world["url"] + f"run/0/example/0?step={steps_total}")
     assert not by(browser, "#step-next") and "random removal to the same length" in browser.page_source
     shot(browser, tmp_path, "example")
+    browser.get(world["url"] + "run/0/example/2")
+    click(browser, "#open-live")  # the example in the live form, checked by the first model
+    assert by(browser, "#text")[0].get_attribute("value") == "the movie was not boring great"
+    assert [w.text for w in by(browser, ".heatmaps .heat")[0].find_elements("css selector", "span.w")] == "the movie was not boring great".split()
 
 
 def test_hostile_texts_are_shown_literally(world, browser, tmp_path):
@@ -285,6 +290,27 @@ def test_nothing_outside_the_runs_is_served(world, path):
 def test_bad_requests_get_a_clear_message(world, path, status, says):
     got, html, _ = get(world["url"] + path)
     assert got == status and says in html
+
+
+def test_every_filter_agrees_with_the_index(world):
+    """Each filter's count on the page is the number of indexed rows that pass it."""
+    index = RunIndex(world["run"], 0)
+    rows = list(index.rows.values())
+    cases = {
+        "label=positive": lambda r: r.label == "positive", "pred=negative": lambda r: r.predicted == "negative",
+        "verdict=caution": lambda r: r.verdict == "caution", "correct=no": lambda r: r.correct is False,
+        "disagree=yes": lambda r: r.agreement in ("warn", "bad"), "disagree=no": lambda r: r.agreement not in ("warn", "bad"),
+        "min_reduced=2&max_reduced=3": lambda r: r.reduced is not None and 2 <= r.reduced <= 3,
+        "max_reduced=1": lambda r: r.reduced is not None and r.reduced <= 1,
+        "word=BORING": lambda r: "boring" in r.text.split(), "reduced=Great": lambda r: r.reduced_to == "great",
+    }
+    wants = {}
+    for query, keep in cases.items():
+        status, html, _ = get(world["url"] + "run/0?" + query)
+        want = sum(map(keep, rows))
+        wants[query] = want
+        assert status == 200 and f">{want} of {len(rows)} examples" in html and html.count('<tr class="ex">') == want, query
+    assert all(0 < n < len(rows) for q, n in wants.items() if not q.startswith(("min_reduced", "max_reduced"))), wants
 
 
 def test_a_sentence_pair_live(world):
