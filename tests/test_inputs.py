@@ -367,11 +367,11 @@ def test_bert_drops_words_with_no_pieces_with_one_warning(bert):
         bert.fit_to_limit(Example(("movie",), fixed=("\u200b",)))
 
 
-def test_roberta_keeps_zero_width_space_but_drops_empty_words(roberta):
+def test_roberta_drops_a_zero_width_space_as_every_family_does(roberta):
     ex = Example(("the", "\u200b", "movie"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert roberta.fit_to_limit(ex) == ex  # byte-level BPE gives it pieces
+    assert roberta.n_tokens(Example(("\u200b",))) > roberta.n_tokens(Example(()))  # byte-level BPE gives it pieces
+    with pytest.warns(DroppedWordsWarning, match="dropped 1 word"):
+        assert roberta.fit_to_limit(ex).words == ("the", "movie")  # but the one rule drops it
     with pytest.warns(DroppedWordsWarning, match="dropped 1 word"):
         assert roberta.fit_to_limit(Example(("the", "", "movie"))).words == ("the", "movie")
 
@@ -700,3 +700,18 @@ def test_hf_models_record_inputs_in_config_and_the_rule_says_what_can_be_known(b
     assert trained_inputs(nli) == "pairs"
     with pytest.raises(InputError, match="input s is a single sentence, but the model was trained on sentence pairs"):
         check_input(nli, single)
+
+
+def test_an_hf_model_that_records_its_inputs_refuses_the_other_kind(tmp_path):
+    """The check is in the protocol's fit_to_limit, so HF models apply it as native ones do."""
+    import json as _json
+
+    from pathologies.models import load_classifier
+
+    root = make_bert_dir(tmp_path / "single")
+    config = _json.loads((root / "config.json").read_text())
+    (root / "config.json").write_text(_json.dumps({**config, "pathologies_inputs": "single"}))
+    model = load_classifier(str(root))
+    assert model.fit_to_limit(Example(("the", "movie"))).words == ("the", "movie")
+    with pytest.raises(InputError, match="is a sentence pair, but the model was trained on"):
+        model.fit_to_limit(Example.pair("a man sleeps", "nobody sleeps"))

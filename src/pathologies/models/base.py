@@ -16,7 +16,8 @@ from typing import Protocol, Sequence, runtime_checkable
 import torch
 from torch import Tensor
 
-from ..text import Example, InputError
+from ..text import Example, InputError, is_invisible_word
+from .inputs import check_input
 
 #: A word that encodes to the model's padding token (erasure by [PAD]).
 PAD_WORD = "\u2400PAD"
@@ -225,9 +226,10 @@ class TorchClassifier(ABC):
         return index
 
     def pieceless(self, words: Sequence[str]) -> list[int]:
-        """Positions of the words the model turns into no token at all (empty words here;
-        the HF tokenizers also drop zero-width and control characters)."""
-        return [i for i, w in enumerate(words) if not w.strip()]
+        """Positions of the words no method could score: words of invisible characters only
+        (:func:`pathologies.text.is_invisible_word`), the one rule of every family; a family
+        may add words its tokenizer turns into no piece."""
+        return [i for i, w in enumerate(words) if is_invisible_word(w)]
 
     def drop_pieceless(self, example: Example) -> Example:
         """The example without its words that become no token (one warning naming them).
@@ -271,6 +273,7 @@ class TorchClassifier(ABC):
 
         Warns with the number of words dropped; raises if even the fixed segment is too long.
         """
+        check_input(self, example)  # a pair to a single-sentence model, or the reverse: one line
         example, dropped_message = self._without_pieceless(example)
         n = self.n_tokens(example)
         if n <= self.max_tokens:

@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from ..text import Example, InputError
+from ..text import Example, InputError, is_invisible_word
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
 from .files import check_hf_folder, check_safetensors, first_line, hf_weights_file
 
@@ -220,8 +220,12 @@ class HFClassifier(TorchClassifier):
         return len(ids["input_ids"])
 
     def pieceless(self, words: Sequence[str]) -> list[int]:
-        """Words the tokenizer turns into no piece (zero-width spaces, control characters)."""
-        return [i for i, w in enumerate(words) if w not in self._sentinel_ids and self._pieces(w) == 0]
+        """Words of invisible characters only (the rule of every family, even where byte-level BPE
+        would give them pieces), and words the tokenizer turns into no piece."""
+        return [
+            i for i, w in enumerate(words)
+            if w not in self._sentinel_ids and (is_invisible_word(w) or self._pieces(w) == 0)
+        ]
 
     def n_tokens(self, example: Example) -> int:
         n = sum(self._pieces(w) for w in example.words)

@@ -17,12 +17,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from ..text import Example, InputError, is_invisible_word, visible_form
+from ..text import Example, InputError, visible_form
 from .base import PAD_WORD, UNK_WORD, ZERO_WORD, Encoded, Representations, TorchClassifier
 from .files import check_safetensors, first_line, read_json
 from .inputs import FIELD as INPUTS_FIELD
 from .inputs import KINDS as INPUT_KINDS
-from .inputs import InputKindWarning, check_input
+from .inputs import InputKindWarning
 
 PAD, UNK, SEP = 0, 1, 2
 SPECIALS = ["<pad>", "<unk>", "<sep>"]
@@ -198,18 +198,6 @@ class NativeClassifier(TorchClassifier):
         if example.fixed is not None:
             n += len(example.fixed) + 1
         return n
-
-    def pieceless(self, words: Sequence[str]) -> list[int]:
-        """Words of invisible characters only (:func:`pathologies.text.is_invisible_word`: zero-width
-        spaces, control and format characters): dropped as the HF tokenizers drop them, not
-        read as an unknown word."""
-        return [i for i, w in enumerate(words) if w not in self._sentinels and is_invisible_word(w)]
-
-    def fit_to_limit(self, example: Example) -> Example:
-        """Refuse an input of the other kind than the model was trained on (a pair given to a
-        single-sentence model, or the reverse), then fit it as every model does."""
-        check_input(self, example)
-        return super().fit_to_limit(example)
 
     def _ids(self, words: Sequence[str]) -> list[int]:
         out = []
