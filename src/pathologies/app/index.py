@@ -10,6 +10,7 @@ page. A run still being written by an audit is read up to its last commit
 from __future__ import annotations
 
 import json
+import mmap
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ APP_KINDS = ("attributions", "metrics", "reductions", "trust")
 SCAN_ORDER = ("trust", "metrics", "reductions", "attributions")
 
 _DECODER = json.JSONDecoder()
+#: The bytes of an attribution line read to find its index, uid and method (a longer uid: the whole line).
+HEAD = 512
 
 
 def _value(line: str, key: str, start: int = 0, last: bool = False) -> tuple[Any, int]:
@@ -238,24 +241,50 @@ class RunIndex:
             for kind in SCAN_ORDER:
                 end = sizes.get(kind, 0)
                 if end > self._read[kind]:
-                    self._scan(kind, self._read[kind], end)
-                    self._read[kind] = end
+                    self._read[kind] = self._scan(kind, self._read[kind], end)
             self._stamp = stamp
 
-    def _scan(self, kind: str, start: int, end: int) -> None:
-        with (self.path / "records" / f"{kind}.jsonl").open("rb") as fh:
-            fh.seek(start)
+    def _scan(self, kind: str, start: int, end: int) -> int:
+        """Index the complete lines of ``kind`` between two byte offsets; returns where it stopped."""
+        with (self.path / "records" / f"{kind}.jsonl").open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            end = min(end, len(mm))  # never past the file (a folder made again while it is read)
             offset = start
             while offset < end:
-                raw = fh.readline()
-                if not raw.endswith(b"\n") or offset + len(raw) > end:
+                nl = mm.find(b"\n", offset, end)
+                if nl < 0:
                     break
-                line = raw.decode("utf-8")
+                length = nl + 1 - offset
+                if kind == "attributions":  # index, uid and method open the line: read no further
+                    head = mm[offset : min(nl, offset + HEAD)].decode("utf-8", "replace")
+                    try:
+                        if self._locate(head, offset, length):
+                            offset = nl + 1
+                            continue
+                    except (ValueError, KeyError, TypeError):
+                        pass
+                line = mm[offset : nl + 1].decode("utf-8")
                 try:
-                    self._add_fast(kind, line, offset, len(raw))
+                    self._add_fast(kind, line, offset, length)
                 except (ValueError, KeyError, TypeError, IndexError):  # not in the audit's key order: parse it all
-                    self._add(kind, json.loads(line), offset, len(raw))
-                offset += len(raw)
+                    self._add(kind, json.loads(line), offset, length)
+                offset = nl + 1
+        return offset
+
+    def _locate(self, head: str, offset: int, length: int) -> bool:
+        """Note where an attribution line is from its first bytes; False when the row still needs
+        its text and prediction from it (then the whole line is read)."""
+        idx, at = _value(head, "index")
+        uid, at = _value(head, "uid", at)
+        method, _ = _value(head, "method", at)
+        if not isinstance(method, str) or not isinstance(idx, int):
+            raise TypeError(method)
+        row = self._row(idx)
+        if not row.words_json and method == (self.methods[0] if self.methods else method):
+            return False
+        row.where[("attributions", method)] = (offset, length)
+        if row.uid is None:
+            row.uid = uid
+        return True
 
     def _row(self, idx: int) -> Row:
         row = self.rows.get(idx)
