@@ -18,6 +18,8 @@ VOCAB = ["<pad>", "<unk>", "<sep>", "a", "fine", "film", "dull", "great", "fun",
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     TextCNN.create(["negative", "positive"], VOCAB, glove=False, seed=0).save(root / "m")
+    (root / "badmlm").mkdir()
+    (root / "badmlm" / "config.json").write_text("garbage")
     data = root / "d.jsonl"
     rows = [("a fine film", "positive"), ("dull", "negative"), ("great fun !", "POSITIVE")]
     data.write_text("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in rows))
@@ -36,6 +38,7 @@ BAD = [
     (["audit", "{m}", "--data", "{d}", "--reduce", "beam:x"], "--reduce takes greedy or beam:K"),
     (["audit", "{m}", "--data", "{d}", "--index", "{root}/none", "--metrics", "dknn"], "not a DkNN index folder"),
     (["audit", "{m}", "--data", "{root}/none.jsonl"], "data file not found"),
+    (["audit", "{m}", "--data", "{d}", "--methods", "marginalization", "--mlm", "{root}/badmlm"], "config.json: not valid JSON"),
     (["check", "{m}", "--data", "{d}", "--limit", "0"], "--limit must be a positive integer"),
     (["check", "{m}", "--data", "{d}", "--methods", "gradient,nope"], "unknown attribution method 'nope'"),
     (["check", "{m}", "--data", "{d}", "--beam", "-1"], "--beam must be 0"),
@@ -50,6 +53,7 @@ def test_a_bad_argument_writes_nothing(setup, argv, message, capsys):
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], err
+    assert not any(line.startswith("device:") for line in err.splitlines()), err  # said only when a run starts
     assert not out.exists()
 
 

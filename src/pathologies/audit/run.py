@@ -137,6 +137,7 @@ def audit(
     index=None,
     show_progress: bool = True,
     executor: Callable | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> "Run":
     """Audit ``model`` on ``examples``: every record into the run folder ``out`` (or memory).
 
@@ -148,7 +149,8 @@ def audit(
     ``executor(examples, pending, plan, commit, advance)`` with the fitted examples, the
     pending ``(chunk id, positions)``, the plan (``plan.sources`` says how to rebuild it),
     ``commit(chunk id, records)`` to call as each chunk finishes (in any order), and
-    ``advance(n)`` for progress.
+    ``advance(n)`` for progress. ``on_start``: called once every input, setting and resource
+    has been checked and loaded, just before the run folder is made.
     """
     spec = (spec or AuditSpec()).validate(mlm=mlm is not None, index=index is not None)
     if spec.target is not None:  # a label name in any case, or an index: recorded as the index it means
@@ -171,6 +173,8 @@ def audit(
     }
     if executor is not None and hasattr(executor, "check"):
         executor.check(plan)  # before the folder is made: a refused run leaves nothing behind
+    if on_start is not None:
+        on_start()  # everything is checked and loaded: the run starts now
     folder = RunFolder(out) if out is not None else None
     done = folder.start(manifest) if folder is not None else set()
     chunks = [

@@ -49,9 +49,8 @@ def audit_sources(
     dataset = load_data(data, limit=limit, data_dir=data_dir, encoding=encoding)  # before the model
     clf = load_classifier(model, device=resolve_device(device), trust_remote_code=trust_remote_code)
     examples = match_labels(dataset, clf).examples  # the data's labels onto the model's, by name or index
-    if out is not None:
-        say(f"device: {clf.device}")  # once, when everything has been checked and the run starts
     return audit(
         clf, examples, out, spec=spec, model_source=model, data_spec=data + (f" (limit {limit})" if limit else ""),
         mlm=mlm, index=str(index) if index else None, show_progress=show_progress, executor=run_on,
+        on_start=(lambda: say(f"device: {clf.device}")) if out is not None else None,  # said once all is checked
     )
