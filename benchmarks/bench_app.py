@@ -123,7 +123,7 @@ def browse(args) -> None:
     from pathologies.app.server import Server, bind, create_app
 
     out = Path(args.out)
-    if not (out / "summary.json").is_file():
+    if not (out / "summary.json").is_file():  # an existing folder is measured as it is
         out.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         synthesize(out, args.examples, args.words, args.reduce)
@@ -136,7 +136,9 @@ def browse(args) -> None:
     server = Server(app, bind("127.0.0.1", 0)).start()
     rss1 = rss_mb()
     url = server.url
-    res = {"examples": args.examples, "mean_words": args.words, "reductions": args.reduce, "records_mb": round(size / 2**20, 1),
+    manifest = json.loads((out / "manifest.json").read_text())
+    reductions = (out / "records" / "reductions.jsonl").is_file()
+    res = {"run": str(out), "data": manifest["data"]["spec"], "reductions": reductions, "records_mb": round(size / 2**20, 1),
            "index_s": round(index_s, 2), "rss_before_mb": round(rss0), "rss_indexed_mb": round(rss1)}
     res["first_page_s"] = round(fetch(url + "run/0")[0], 3)
     res["sorted_by_trust_s"] = round(fetch(url + "run/0?sort=trust&order=desc")[0], 3)
@@ -144,10 +146,11 @@ def browse(args) -> None:
     res["word_filter_s"] = round(fetch(url + "run/0?word=great")[0], 3)
     res["page_200_s"] = round(fetch(url + "run/0?page=200")[0], 3)
     rng = random.Random(1)
-    ex = [fetch(url + f"run/0/example/{rng.randrange(args.examples)}")[0] for _ in range(20)]
+    n = manifest["data"]["examples"]
+    ex = [fetch(url + f"run/0/example/{rng.randrange(n)}")[0] for _ in range(20)]
     res["example_page_median_s"] = round(statistics.median(ex), 3)
     res["example_page_max_s"] = round(max(ex), 3)
-    pages = min(300, args.examples // 50)
+    pages = min(300, n // 50)
     t = time.perf_counter()
     for p in range(1, pages + 1):
         fetch(url + f"run/0?page={p}")
@@ -155,7 +158,7 @@ def browse(args) -> None:
     res["page_mean_s"] = round((time.perf_counter() - t) / pages, 3)
     rss2 = rss_mb()
     for k in range(300):
-        fetch(url + f"run/0/example/{(k * 83) % args.examples}")
+        fetch(url + f"run/0/example/{(k * 83) % n}")
     res["rss_after_pages_mb"] = round(rss2)
     res["rss_after_examples_mb"] = round(rss_mb())
     server.stop()
