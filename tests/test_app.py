@@ -313,6 +313,25 @@ def test_every_filter_agrees_with_the_index(world):
     assert all(0 < n < len(rows) for q, n in wants.items() if not q.startswith(("min_reduced", "max_reduced"))), wants
 
 
+def test_live_with_a_dknn_index_offers_conformity_and_credibility():
+    from pathologies import Example
+    from pathologies.dknn import DkNN
+
+    model = make_bow()
+    train = [Example.from_text(t, label=y) for t, y in [("great fun", 1), ("fun movie", 1), ("great", 1), ("bad boring", 0), ("bad movie", 0), ("boring", 0)]]
+    cal = [Example.from_text(t, label=y) for t, y in [("great movie", 1), ("bad", 0), ("the fun", 1), ("not great", 0)]]
+    dknn = DkNN(k=2).fit(model, train).calibrate(model, cal)
+    live = Live([("bow", model)], index=dknn)
+    assert "conformity" in live.methods() and not any(m.startswith("marginalization") for m in live.methods())
+    server = Server(create_app([], live), bind("127.0.0.1", 0)).start()
+    try:
+        status, html, _ = get(server.url + "live?text=the+movie+was+great+fun&methods=gradient&methods=conformity&beam=0")
+        assert status == 200 and '<span class="method">conformity</span>' in html and ">dknn<" in html
+        assert get(server.url + "live?text=great&methods=marginalization-adaptive")[0] == 400  # no --mlm given
+    finally:
+        server.stop()
+
+
 def test_a_sentence_pair_live(world):
     status, html, _ = get(world["url"] + "live?" + "pair=yes&premise=a+man+sleeps&hypothesis=nobody+is+%3Cb%3Esleeping%3C/b%3E&beam=1")
     assert status == 200 and "fixed: a man sleeps" in html and "&lt;b&gt;sleeping&lt;/b&gt;" in html
