@@ -60,9 +60,12 @@ def world(tmp_path_factory):
     TextCNN.create(["negative", "positive"], BOW_VOCAB + ["was", "fun"], glove=False, seed=0, dim=8, filters=4).save(cnn_dir)
     config = json.loads((cnn_dir / "pathologies.json").read_text())
     (cnn_dir / "pathologies.json").write_text(json.dumps({**config, "inputs": "single"}))
-    live = Live.load([str(cnn_dir)])
-    live = Live([("bow", make_bow()), (str(cnn_dir), live.models[0].model)])
-    server = Server(create_app([run], live), bind("127.0.0.1", 0)).start()
+    cnn = Live.load([str(cnn_dir)]).models[0].model
+    live = Live([("bow", make_bow()), (str(cnn_dir), cnn)])
+    other = root / "run-textcnn"  # the same data through another model: runs side by side
+    audit(cnn, examples, other, spec=check_spec(["gradient", "loo"], beam=2), model_source=str(cnn_dir), data_spec=str(data),
+          show_progress=False)
+    server = Server(create_app([run, other], live), bind("127.0.0.1", 0)).start()
     yield {"url": server.url, "run": run, "root": root, "cnn": cnn_dir}
     server.stop()
 
@@ -184,6 +187,18 @@ def test_example_heatmaps_card_and_reduction_steps(world, browser, tmp_path):
     assert [w.text for w in by(browser, ".heatmaps .heat")[0].find_elements("css selector", "span.w")] == "the movie was not boring great".split()
 
 
+def test_runs_on_the_same_data_side_by_side(world, browser, tmp_path):
+    browser.get(world["url"] + "run/0/example/4")
+    cols = by(browser, "#others > div")
+    assert len(cols) == 2 and cols[1].find_elements("css selector", "h3")[0].text == "run-textcnn"
+    assert cols[1].location["x"] > cols[0].location["x"] + 300
+    assert all(c.find_elements("css selector", ".trust-card") for c in cols)
+    assert [w.text for w in cols[1].find_elements("css selector", ".heat")[0].find_elements("css selector", "span.w")] == HOSTILE[4]["text"].split()
+    shot(browser, tmp_path, "runs-side-by-side")
+    click(browser, "#others .other-run h3 a")
+    assert browser.current_url.endswith("/run/1/example/4")
+
+
 def test_hostile_texts_are_shown_literally(world, browser, tmp_path):
     browser.get(world["url"] + "run/0/example/0")
     assert browser.title != "PWNED" and "PWNED" not in browser.title
@@ -266,7 +281,7 @@ def test_corpus_view_links_to_its_examples(world, browser):
 @pytest.mark.parametrize(
     "path",
     ["../manifest.json", "%2e%2e/%2e%2e/etc/passwd", "run/0/records/attributions.jsonl", "run/0/../../etc/passwd",
-     "run/0/example/0/../../../manifest.json", "static/..%2f..%2fpyproject.toml", "run/1", "run/-1", "live/../run/0/manifest.json",
+     "run/0/example/0/../../../manifest.json", "static/..%2f..%2fpyproject.toml", "run/2", "run/-1", "live/../run/0/manifest.json",
      "run/0/corpus?name=../../etc/passwd"],
 )
 def test_nothing_outside_the_runs_is_served(world, path):

@@ -96,6 +96,10 @@ PAGES = {
 {% if removed %}<p class="meta" id="removed">Removed so far: {% for w in removed %}<b>{{ w.word }}</b> (then {{ w.confidence }}){% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 <div id="reduction">{{ m.reduction(reduction) }}</div>{% endif %}
 {% if card %}<h2>Should you trust this heatmap?</h2><div id="card">{{ card }}</div>{% endif %}
+{% if others %}<h2>The same example in the other runs on this data</h2>
+<div class="cols" id="others" style="--n: {{ others|length + 1 }}"><div><h3>{{ run_name }}</h3>{% if heatmaps %}{{ m.heatmap_rows(heatmaps) }}{% endif %}{{ card or '' }}</div>
+{% for o in others %}<div class="other-run"><h3><a href="/run/{{ o.key }}/example/{{ example_index }}">{{ o.name }}</a></h3><p class="meta">{{ o.model }}</p>
+{% if o.heatmaps %}{{ m.heatmap_rows(o.heatmaps) }}{% endif %}{{ o.card or '' }}</div>{% endfor %}</div>{% endif %}
 {% endblock %}""",
 
     "corpus": """{% extends 'layout' %}{% block body %}

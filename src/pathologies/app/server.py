@@ -133,7 +133,7 @@ class App:
         reduction = run.reduction(row)
         card = run.card(row)
         context: dict[str, Any] = {
-            "key": run.key, "run_name": run.name, "heatmaps": example_heatmaps(atts, run.methods) if atts else None,
+            "key": run.key, "run_name": run.name, "example_index": row.index, "heatmaps": example_heatmaps(atts, run.methods) if atts else None,
             "card": Markup(card_html(card)) if card else None, "reduction": None,
         }
         indices = sorted(run.rows)
@@ -164,8 +164,29 @@ class App:
                 words = " ".join(first["words"])
                 params = {"premise": " ".join(first["fixed"]), "hypothesis": words, "pair": "yes"} if first.get("fixed") else {"text": words}
                 context["live_link"] = "/live?" + urlencode({**params, "edit": words})
+        context["others"] = self._same_example_elsewhere(run, row.index)
         title = f"{run.name} · example {row.index}" + (f" ({row.uid})" if row.uid else "")
         return self.page("example", title=title, **context)
+
+    def _same_example_elsewhere(self, run: RunIndex, index: int) -> list[dict[str, Any]]:
+        """The same example in the other runs made on the same data (the manifests' data hash):
+        their heatmaps and cards, for runs side by side (e.g. before and after fine-tuning)."""
+        out = []
+        for other in self.runs:
+            if other is run or other.manifest["data"].get("sha256") != run.manifest["data"].get("sha256"):
+                continue
+            other.refresh()
+            row = other.rows.get(index)
+            if row is None:
+                continue
+            atts = {a.method: a.to_dict() for a in other.attributions(row)}
+            card = other.card(row)
+            out.append({
+                "key": other.key, "name": other.name, "model": other.manifest["model"]["source"],
+                "heatmaps": example_heatmaps(atts, other.methods) if atts else None,
+                "card": Markup(card_html(card)) if card else None,
+            })
+        return out
 
     def corpus(self, request: Request) -> HTMLResponse:
         run = self.run(request)
