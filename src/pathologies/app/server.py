@@ -357,7 +357,9 @@ class Server:
 
         self.sock = sock
         self.url = address(sock)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, http="h11", log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+        )  # h11: the pure-Python parser, whatever else is installed
         self.server = uvicorn.Server(config)
         self.thread: threading.Thread | None = None
 
