@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -33,10 +34,11 @@ def serve(
         _fail("give run folders to browse, --model DIR for live checks, or both")
     if not 0 <= port <= 65535:
         _fail(f"--port must be 0 to 65535, not {port}")
-    try:
-        from .app import serve as serve_app
-    except ImportError as err:
-        _fail(f"the app needs its extra: pip install 'pathologies[app]' ({err})")
+    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        _fail(f"the app needs {' and '.join(missing)}: pip install 'pathologies[app]'")
+    from .app import serve as serve_app  # function-level: the app's packages only for this verb
+
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {host}: whoever reaches this machine on that address can use the app", file=sys.stderr, flush=True)
     try:

@@ -25,6 +25,10 @@ def serve(runs=(), models=(), *, mlm=None, index=None, host: str = "127.0.0.1", 
     """Serve ``runs`` (folders) and ``models`` (folders) until interrupted; ``say`` gets the one address line."""
     from .server import Server, bind, create_app as make, hosts_for  # function-level: Starlette, uvicorn
 
+    from ..audit import RunFolder
+
+    for run in runs:  # a folder that is no run fails before any model loads
+        RunFolder(run).manifest()
     live = Live.load(list(models), mlm=mlm, index=index, device=device) if models else None
     app = make(runs, live, allowed_hosts=hosts_for(host))
     sock = bind(host, port)
