@@ -12,14 +12,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from pathologies.audit import AuditSpec, RunFolder, audit
+from pathologies.audit import RunFolder, audit
 from pathologies.audit.checking import check_spec
 from pathologies.data import load_data
 from tiny_models import BOW_VOCAB, make_bow
