@@ -116,6 +116,20 @@ def test_precision_and_rank_by_hand():
     assert mean_rank([0.0] * 4, [2]) == 2.5  # (L + 1) / 2
 
 
+def test_corpus_importance_ranks_frequent_evidence_over_one_offs():
+    from pathologies.corpus import shrunk_importance, word_importance
+
+    recs = [{"words": ["zeroa", "w", f"x{i}"], "scores": [0.9, 0.1, 1.0 if i == 0 else 0.0], "probs": [0.9, 0.1],
+             "labels": ["negative", "positive"], "method": "loo"} for i in range(20)]
+    rows = [r for r in word_importance(recs) if r["class"] == "negative"]
+    assert rows[0]["word"] == "zeroa" and rows[0]["count"] == 20  # x0 (one score of 1.0) does not win
+    one = next(r for r in rows if r["word"] == "x0")
+    assert one["mean_abs"] > rows[0]["mean_abs"] and one["importance"] < rows[0]["importance"]
+    # by hand: one score 1.0, prior variance 0.25, one pseudo-observation at 0
+    shrunk, se = shrunk_importance([1.0], 0.25)
+    assert shrunk == 0.5 and se == pytest.approx((0.25 / 2 / 2) ** 0.5)
+
+
 def test_method_rows_by_hand():
     sc = Shortcut.make("token", 2)
     words = ["a", "onea", "b", "c"]
@@ -160,6 +174,11 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
     assert rnd["precision_at_k"] < 0.5
     # the control model reads the tokens as words it learned nothing about: near chance
     assert table["control"]["methods"]["loo"]["all"]["precision_at_k"] < 0.5
+    # the corpus view ranks the planted token first in its class (count-aware importance)
+    run = Run.load(out)
+    for cls, token in (("negative", "zeroa"), ("positive", "onea")):
+        rows = [r for r in run.corpus("word_importance") if r["method"] == "loo" and r["class"] == cls]
+        assert rows[0]["word"] == token, rows[:3]
     # stored, and the run folders load; a rerun reuses the models and the audits
     assert json.loads((out / "shortcut.json").read_text())["learned"] is True
     assert Run.load(out).complete and Run.load(out / "control").complete

@@ -72,13 +72,14 @@ def print_table(table: dict) -> None:
         f"shortcut {pct(s['follows'])}; control accuracy {pct(c['accuracy'])}, follows {pct(c['follows'])} — "
         + ("[bold]shortcut learned[/]" if table["learned"] else "[bold red]shortcut NOT learned: the method table does not measure faithfulness[/]")
     )
-    t = Table("method", "P@k follows", "rank follows", "P@k all", "rank all", "control P@k", "control rank")
+    t = Table("method", "P@k fol.", "rank fol.", "P@k all", "rank all", "ctl P@k", "ctl rank")
+    t.columns[0].no_wrap = True
     for m, row in table["shortcut"]["methods"].items():
         ctl = table["control"]["methods"].get(m, {}).get("all", {})
         t.add_row(m, pct(row["follows"]["precision_at_k"]), pct(row["follows"]["mean_rank"]), pct(row["all"]["precision_at_k"]),
                   pct(row["all"]["mean_rank"]), pct(ctl.get("precision_at_k")), pct(ctl.get("mean_rank")))
     first = next(iter(table["shortcut"]["methods"].values()), None)
     if first:
-        t.add_row("expected (k/L)", pct(first["follows"]["expected_precision"]), pct(first["follows"]["expected_rank"]),
+        t.add_row("chance k/L", pct(first["follows"]["expected_precision"]), pct(first["follows"]["expected_rank"]),
                   pct(first["all"]["expected_precision"]), pct(first["all"]["expected_rank"]), "", "")
     console.print(t)

@@ -6,10 +6,11 @@ run folder stores them); nothing here loads a model. Each returns a list of plai
 only then).
 
 - :func:`word_importance`: per word type (lower-cased by default) and per predicted class,
-  how often it occurs, the mean and spread of its attribution, its mean |attribution|, and how
-  consistent its sign is. Scores are for each record's target class (the predicted class
-  unless a target was given). ``normalize="max"`` divides each record's scores by its largest
-  |score| first, so inputs and methods of different scales weigh alike.
+  how often it occurs, the mean and spread of its attribution, its mean |attribution|, how
+  consistent its sign is, and ``importance``, the count-aware statistic rows are ranked by
+  (see :func:`shrunk_importance`). Scores are for each record's target class (the predicted
+  class unless a target was given). ``normalize="max"`` divides each record's scores by its
+  largest |score| first, so inputs and methods of different scales weigh alike.
 - :func:`decisive_words`: the final words of input reductions (Feng et al. 2018), i.e. what
   the model keeps its label on alone, ranked by how many inputs reduce to them, with the mean
   confidence on them and the random-removal baseline's confidence at the same lengths.
@@ -52,8 +53,16 @@ def word_importance(
     Row fields: ``word``, ``class``, ``count`` (occurrences), ``examples`` (records it occurs
     in), ``mean``, ``std`` (population), ``mean_abs``, ``positive_share`` (scores > 0),
     ``negative_share`` (< 0), ``sign_consistency`` (share with the majority sign, zeros
-    counted against it), ``method`` (the methods seen, comma-joined). Sorted by class, then
-    mean |score| (largest first), then count. ``normalize``: None or ``"max"``.
+    counted against it), ``method`` (the methods seen, comma-joined), and the count-aware
+    ranking statistic of :func:`shrunk_importance`: ``shrunk_mean``, ``se`` and
+    ``importance`` (= |shrunk_mean| − se). Sorted by class, then ``importance`` (largest
+    first), then count. ``normalize``: None or ``"max"``.
+
+    Why not mean |score|: ranked by it, a word seen once with one large score beats a word
+    the model reads the same way in hundreds of sentences (on an SNLI model none of the
+    known annotation artifacts reached entailment's top 20; on a planted shortcut the planted
+    token missed its class's top 3). ``importance`` needs both a large mean and the evidence
+    of many occurrences.
     """
     if normalize not in (None, "max"):
         raise ValueError("normalize must be None or 'max'")
@@ -75,6 +84,10 @@ def word_importance(
                 st["records"].add(n)
                 if method:
                     st["methods"].add(method)
+    pooled: dict[str, list[float]] = {}  # per class: every score, for the prior spread
+    for (word, cls), st in stats.items():
+        pooled.setdefault(cls, []).extend(st["scores"])
+    spread = {c: _variance(xs) for c, xs in pooled.items()}
     rows = []
     for (word, cls), st in stats.items():
         xs = st["scores"]
@@ -84,6 +97,7 @@ def word_importance(
         mean = sum(xs) / k
         pos = sum(x > 0 for x in xs)
         neg = sum(x < 0 for x in xs)
+        shrunk, se = shrunk_importance(xs, spread[cls])
         rows.append(
             {
                 "word": word,
@@ -97,10 +111,43 @@ def word_importance(
                 "negative_share": neg / k,
                 "sign_consistency": max(pos, neg) / k,
                 "method": ",".join(sorted(st["methods"])),
+                "shrunk_mean": shrunk,
+                "se": se,
+                "importance": abs(shrunk) - se,
             }
         )
-    rows.sort(key=lambda r: (r["class"] != ALL, r["class"], -r["mean_abs"], -r["count"], r["word"]))
+    rows.sort(key=lambda r: (r["class"] != ALL, r["class"], -r["importance"], -r["count"], r["word"]))
     return rows
+
+
+#: Pseudo-observations of the prior in :func:`shrunk_importance`.
+PRIOR_WEIGHT = 1.0
+
+
+def _variance(xs: Sequence[float]) -> float:
+    if not xs:
+        return 0.0
+    m = sum(xs) / len(xs)
+    return sum((x - m) ** 2 for x in xs) / len(xs)
+
+
+def shrunk_importance(xs: Sequence[float], prior_variance: float, prior_weight: float = PRIOR_WEIGHT) -> tuple[float, float]:
+    """A word's mean score shrunk toward 0, and its standard error (a normal prior).
+
+    The prior is ``prior_weight`` pseudo-observations of score 0 with the spread of all the
+    class's scores (``prior_variance``): shrunk mean = Σx / (n + n₀); its variance estimate
+    v = (Σ(x − x̄)² + n₀ · prior_variance) / (n + n₀) and standard error √(v / (n + n₀)).
+    ``importance`` = |shrunk mean| − standard error, a lower confidence bound (one standard
+    error) on how strongly the word moves the class. Why this and not the sample's own
+    standard error: a word seen once has no sample spread, so mean − s/√n would rank one-off
+    words first again; the pooled spread gives it the uncertainty of a typical score. With
+    many occurrences both terms fade and the statistic is the word's mean.
+    """
+    n = len(xs)
+    total = n + prior_weight
+    mean = sum(xs) / n if n else 0.0
+    v = (sum((x - mean) ** 2 for x in xs) + prior_weight * prior_variance) / total
+    return sum(xs) / total, math.sqrt(v / total)
 
 
 def decisive_words(

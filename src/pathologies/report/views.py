@@ -228,7 +228,8 @@ def corpus_view(run: "Run", per_class: int = 8) -> dict[str, Any]:
     if run.methods:
         method = run.methods[0]
         rows = [r for r in run.corpus("word_importance") if r["method"] == method and r["class"] != ALL and r["count"] >= 3]
-        rows.sort(key=lambda r: (r["class"], -r["mean"]))
+        # the count-aware statistic where the run stored it (pathologies.corpus.shrunk_importance), else the mean
+        rows.sort(key=lambda r: (r["class"], -r.get("importance", r["mean"])))
         shown = {}
         for r in rows:
             if shown.get(r["class"], 0) < per_class:
