@@ -357,6 +357,10 @@ def test_malformed_requests_are_answered_and_the_server_keeps_serving(world):
     assert raw(world["url"], b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert raw(world["url"], b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert raw(world["url"], b"GET /run/0?page=%ff%fe HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").split(b" ")[1] in (b"400", b"404")
+    huge = b"GET /live?text=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    assert raw(world["url"], huge).startswith(b"HTTP/1.1 400")
+    odd = raw(world["url"], b"GET /live?text=%00%ff%3Cx%3E&beam=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert odd.startswith(b"HTTP/1.1 200") and b"&lt;x&gt;" in odd and b"<x>" not in odd
     assert get(world["url"], method="POST")[0] == 405
     assert get(world["url"] + "run/0", method="DELETE")[0] == 405
     status, html, headers = get(world["url"])
