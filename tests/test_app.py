@@ -395,6 +395,41 @@ def test_a_run_being_written_is_read_to_its_last_commit(world, tmp_path):
         server.stop()
 
 
+def test_an_interrupted_audit_is_browsed_and_its_resume_appears(world, tmp_path):
+    """A real audit stopped after two chunks (as by a kill): the app shows the committed examples;
+    the same command resumes it, and the app shows the rest and the corpus view."""
+    from pathologies.audit.compute import audit_chunk
+
+    examples = load_data(str(world["root"] / "hostile.jsonl"), labels=["negative", "positive"]).examples
+    spec = check_spec(["gradient", "loo"], beam=2, chunk=2)
+    folder = tmp_path / "interrupted"
+
+    class Killed(Exception):
+        pass
+
+    def two_chunks_then_die(exs, pending, plan, commit, advance):
+        for c, pos in pending[:2]:
+            commit(c, audit_chunk(make_bow(), [exs[i] for i in pos], pos, plan))
+        raise Killed
+
+    with pytest.raises(Killed):
+        audit(make_bow(), examples, folder, spec=spec, executor=two_chunks_then_die, show_progress=False)
+    server = Server(create_app([folder]), bind("127.0.0.1", 0)).start()
+    try:
+        status, html, _ = get(server.url)
+        assert status == 200 and f"4 of {len(HOSTILE)} (being written)" in html
+        assert ">4 of 4 examples" in get(server.url + "run/0")[1]
+        assert "stored when it finishes" in get(server.url + "run/0/corpus")[1]
+        audit(make_bow(), examples, folder, spec=spec, show_progress=False)  # the resume
+        html = get(server.url + "run/0")[1]
+        assert f">{len(HOSTILE)} of {len(HOSTILE)} examples" in html and "being written" not in html
+        assert get(server.url + f"run/0/example/{len(HOSTILE) - 1}")[0] == 200
+        corpus = get(server.url + "run/0/corpus")[1]
+        assert 'id="decisive"' in corpus and "stored when it finishes" not in corpus
+    finally:
+        server.stop()
+
+
 def test_serve_command_prints_one_address_line_and_serves(world, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
