@@ -191,3 +191,25 @@ def test_a_run_made_under_another_seed_rule_is_not_resumed(tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RunMismatch, match=r"seed_rule: null in the run, sha256\(seed, words"):
         audit(model, examples(), run, spec=s, show_progress=False)
+
+
+def test_a_folder_digest_is_reused_until_a_file_changes(tmp_path):
+    """Audits of the same model folder in one process (an app's live checks) hash it once; a
+    changed file (size or time) is hashed again."""
+    import os
+
+    from pathologies.audit import manifest
+
+    (tmp_path / "model.safetensors").write_bytes(b"a" * 1000)
+    first = manifest.path_digest(tmp_path)
+    calls = []
+    real = manifest._hash_files
+    manifest._hash_files = lambda files, root: calls.append(root) or real(files, root)
+    try:
+        assert manifest.path_digest(tmp_path) == first and calls == []
+        (tmp_path / "model.safetensors").write_bytes(b"b" * 1000)
+        st = (tmp_path / "model.safetensors").stat()
+        os.utime(tmp_path / "model.safetensors", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        assert manifest.path_digest(tmp_path) != first and len(calls) == 1
+    finally:
+        manifest._hash_files = real

@@ -36,7 +36,24 @@ def toolkit_version() -> str:
         return "unknown"
 
 
+#: Folder digests by (folder, the files' names, sizes and modification times): a model folder
+#: audited again in the same process (an app's live checks) is not read and hashed again;
+#: any change to a file changes its size or time and so the key.
+_DIGESTS: dict[tuple, str] = {}
+
+
 def _digest_files(files: Iterable[Path], root: Path) -> str:
+    files = sorted(files)
+    stats = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    key = (str(root.resolve()), stats)
+    if key not in _DIGESTS:
+        if len(_DIGESTS) > 64:
+            _DIGESTS.clear()
+        _DIGESTS[key] = _hash_files(files, root)
+    return _DIGESTS[key]
+
+
+def _hash_files(files: Sequence[Path], root: Path) -> str:
     h = hashlib.sha256()
     for f in sorted(files):
         h.update(str(f.relative_to(root)).encode() + b"\0")
