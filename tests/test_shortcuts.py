@@ -190,3 +190,35 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="trained differently"):
         shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
                       log=lambda s: None, show_progress=False)
+
+
+def test_wordpiece_tokens_are_added_as_single_pieces(tmp_path):
+    from pathologies.models import load_classifier
+    from pathologies.models.hf import HFClassifier
+    from pathologies.shortcuts import check_tokens
+    from tiny_models import make_bert_dir
+
+    model = HFClassifier.load(str(make_bert_dir(tmp_path / "bert")), labels=["negative", "positive"])
+    sc = Shortcut.make("token", 2)
+    with pytest.raises(InputError, match="splits the shortcut token"):
+        check_tokens(model, sc, add=False)
+    assert check_tokens(model, sc) == ["zeroa", "onea"]
+    assert check_tokens(model, sc) == []  # one piece each now
+    ex = Example(("the", "zeroa", "movie"), label=0)
+    assert model.predict_proba([ex]).shape == (1, 2)
+    model.save(str(tmp_path / "saved"))
+    again = load_classifier(str(tmp_path / "saved"))
+    assert check_tokens(again, sc, add=False) == []
+    assert again.predict_proba([ex])[0].tolist() == pytest.approx(model.predict_proba([ex])[0].tolist(), abs=1e-5)
+
+
+def test_cli_refuses_bad_settings_with_one_line(tmp_path, capsys):
+    from pathologies.cli import main
+
+    for args, msg in ((["--kind", "pairs"], "error: unknown shortcut kind 'pairs'"),
+                      (["--share", "0"], "error: --share must be in (0, 1]"),
+                      (["--methods", "gradient,nope"], "error: unknown attribution method 'nope'")):
+        rc = main(["shortcut-test", "textcnn", "--data", "sst2", "--out", str(tmp_path / "run"), "--device", "cpu", *args])
+        err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("device:")]
+        assert rc == 2 and len(err) == 1 and err[0].startswith(msg), err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.models").exists()
