@@ -626,3 +626,24 @@ def test_out_of_memory_halves_the_batch(model, monkeypatch):
     monkeypatch.setattr(model, "logits", tight)
     assert [s.span for s in engine.scores(exs)] == expected
     assert engine.stats.oom_retries >= 1 and sum(ran) == len(exs) and engine.max_batch <= 2
+
+
+def test_html_view_of_a_run_and_in_notebooks(tmp_path, qa_dir):
+    from typer.testing import CliRunner
+
+    import pathologies.cli_qa  # noqa: F401  (registers the notebook views)
+    from pathologies.cli_qa import qa_app
+
+    data = tmp_path / "v2.json"
+    data.write_text(json.dumps(squad_doc()))
+    runner = CliRunner()
+    for verb, extra in (("reduce", ["--importance", "loo"]), ("explain", ["--method", "loo"])):
+        assert runner.invoke(qa_app, [verb, str(qa_dir), "--data", str(data), "--out", str(tmp_path / verb), "--device", "cpu", *extra]).exit_code == 0
+        res = runner.invoke(qa_app, ["report", str(tmp_path / verb), "--out", str(tmp_path / f"{verb}.html")])
+        assert res.exit_code == 0, res.output
+        page = (tmp_path / f"{verb}.html").read_text()
+        assert page.count('class="qa"') == 3 and "<mark>" in page and "(unanswerable)" in page and "<script" not in page
+    att = explain_qa(load_qa_model(qa_dir), examples()[0], "loo")[0]
+    assert "<mark>" in att._repr_html_() and att.words[3] in att._repr_html_()
+    res = runner.invoke(qa_app, ["report", str(tmp_path), "--out", str(tmp_path / "x.html")])
+    assert res.exit_code == 2 and "not a QA run folder" in res.output

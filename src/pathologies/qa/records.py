@@ -1,6 +1,7 @@
 """The records of question-answering analyses: plain dataclasses that serialize to JSON.
 
-No torch, no model. Spans are context words ``[start, end]`` (inclusive; ``[-1, -1]`` the
+No torch, no model. In Jupyter they display through the HTML views that
+:mod:`pathologies.cli_qa` registers (``import pathologies.cli_qa``). Spans are context words ``[start, end]`` (inclusive; ``[-1, -1]`` the
 null answer) with their characters ``[start, end)`` in the original context.
 """
 
@@ -10,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from ..records import ReductionStep
+from ..records import Displayable, ReductionStep
 from ..text import InputError
 
 #: What the methods explain (recorded in every attribution).
@@ -18,7 +19,7 @@ TARGET = "span"
 
 
 @dataclass
-class QAAttribution:
+class QAAttribution(Displayable):
     """One score per question word, for the predicted answer span."""
 
     uid: str
@@ -50,7 +51,7 @@ class QAAttribution:
 
 
 @dataclass
-class QAReduction:
+class QAReduction(Displayable):
     """A question reduced while the predicted span stays exactly the same (Feng et al. 2018, §4)."""
 
     uid: str
