@@ -163,7 +163,7 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
     out = tmp_path / "run"
     table = shortcut_test(
         "textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.25, lr=3e-3, methods=["loo", "gradient"],
-        log=lambda s: None, show_progress=False,
+        metrics=["comprehensiveness"], log=lambda s: None, show_progress=False,
     )
     s, c = table["shortcut"]["check"], table["control"]["check"]
     assert s["follows"] >= 0.9 and s["accuracy"] < c["accuracy"] - 0.3, (s, c)
@@ -184,9 +184,18 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
     assert Run.load(out).complete and Run.load(out / "control").complete
     again = shortcut_test(
         "textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.25, lr=3e-3, methods=["loo", "gradient"],
-        log=lambda s: None, show_progress=False,
+        metrics=["comprehensiveness"], log=lambda s: None, show_progress=False,
     )
     assert again["shortcut"] == table["shortcut"]
+    # which metric agrees with the ground truth: from the stored summary and table, by hand
+    from pathologies.ranks import spearman
+    from pathologies.shortcuts import metric_agreement
+
+    agree = metric_agreement(out)["comprehensiveness"]
+    methods = ["loo", "gradient", "random"]
+    comp = [run.table[m]["comprehensiveness"] for m in methods]
+    truth = [table["shortcut"]["methods"][m]["all"]["precision_at_k"] for m in methods]
+    assert agree["methods"] == 3 and agree["rho"] == pytest.approx(spearman(comp, truth))
     with pytest.raises(InputError, match="trained differently"):
         shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
                       log=lambda s: None, show_progress=False)
