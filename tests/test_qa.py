@@ -647,3 +647,29 @@ def test_html_view_of_a_run_and_in_notebooks(tmp_path, qa_dir):
     assert "<mark>" in att._repr_html_() and att.words[3] in att._repr_html_()
     res = runner.invoke(qa_app, ["report", str(tmp_path), "--out", str(tmp_path / "x.html")])
     assert res.exit_code == 2 and "not a QA run folder" in res.output
+
+
+def test_integrated_gradients_add_up_to_the_span_probability_against_the_pad_baseline(model, raw):
+    """Completeness, checked on the raw model: the scores sum to p(span | question) minus
+    p(span | every question piece replaced by [PAD])."""
+    hf, tok = raw
+    for ex in examples()[:3]:
+        att = explain_qa(model, ex, "integrated-gradients", n_steps=100)[0]
+        assert att.target == "span probability" and att.rows == 100
+        span = tuple(att.span)
+        enc = tok([list(ex.words)], [list(ex.fixed)], is_split_into_words=True, return_tensors="pt")
+        seq, wid = enc.sequence_ids(0), enc.word_ids(0)
+        baseline = enc["input_ids"].clone()
+        for t, s in enumerate(seq):
+            if s == 0:
+                baseline[0, t] = tok.pad_token_id
+        with torch.no_grad():
+            out = hf(input_ids=baseline, attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"])
+        valid = torch.tensor([s == 1 for s in seq])
+        valid[0] = True
+        ls = torch.log_softmax(out.start_logits[0].masked_fill(~valid, -math.inf), -1)
+        le = torch.log_softmax(out.end_logits[0].masked_fill(~valid, -math.inf), -1)
+        first = next(t for t, (s, w) in enumerate(zip(seq, wid)) if s == 1 and w == span[0])
+        last = max(t for t, (s, w) in enumerate(zip(seq, wid)) if s == 1 and w == span[1])
+        p_base = float((ls[first] + le[last]).exp())
+        assert sum(att.scores) == pytest.approx(att.probability - p_base, abs=2e-4)

@@ -397,30 +397,11 @@ class QAModel:
         ``windows``: the index of that window per example (:meth:`SpanScores.window_of`, which
         the engine's scores give); None: found with one batched forward pass.
         """
-        feats = self.features(examples)
-        if windows is None:
-            windows = [0] * len(examples)
-            multi = [e for e, fs in enumerate(feats) if len(fs) > 1]
-            if multi:
-                scored = self.predict([examples[e] for e in multi])
-                for e, sc in zip(multi, scored):
-                    windows[e] = sc.window_of(spans[e])
-        chosen: list[Feature] = [fs[w] for fs, w in zip(feats, windows)]
+        chosen = self._chosen(examples, spans, windows)
         inputs, ids = self._batch(chosen)
         with torch.enable_grad():
             embeds = self.module.get_input_embeddings()(ids).detach().requires_grad_(True)
-            start, end = self.logits(chosen, embeds)
-            total = []
-            for b, (f, span) in enumerate(zip(chosen, spans)):
-                valid = self._valid(f, start.shape[1]).to(start.device)
-                ls = torch.log_softmax(start[b].float().masked_fill(~valid, float("-inf")), dim=-1)
-                le = torch.log_softmax(end[b].float().masked_fill(~valid, float("-inf")), dim=-1)
-                i, j = int(span[0]), int(span[1])
-                if (i, j) == NULL_SPAN:
-                    total.append(ls[f.cls] + le[f.cls])
-                else:
-                    total.append(ls[f.first_piece[i]] + le[f.last_piece[j]])
-            values = torch.stack(total)
+            values = self._span_logp(chosen, spans, embeds)
             (grad,) = torch.autograd.grad(values.sum(), embeds)
         out = []
         for b, (f, ex) in enumerate(zip(chosen, examples)):
@@ -432,6 +413,81 @@ class QAModel:
                     word_index=torch.tensor(f.question_word),
                     n_words=len(ex.words),
                     probs=torch.tensor([float(values[b].detach().exp())]),
+                    target=0,
+                )
+            )
+        return out
+
+    def _chosen(self, examples, spans, windows) -> list[Feature]:
+        """The window of each example that gives its span its value (found with one batched
+        pass when ``windows`` is None)."""
+        feats = self.features(examples)
+        if windows is None:
+            windows = [0] * len(examples)
+            multi = [e for e, fs in enumerate(feats) if len(fs) > 1]
+            if multi:
+                scored = self.predict([examples[e] for e in multi])
+                for e, sc in zip(multi, scored):
+                    windows[e] = sc.window_of(spans[e])
+        return [fs[w] for fs, w in zip(feats, windows)]
+
+    def _span_logp(self, chosen: Sequence[Feature], spans, embeds: Tensor) -> Tensor:
+        """log p(span) [B] of each feature's span, from input embeddings (differentiable)."""
+        start, end = self.logits(chosen, embeds)
+        total = []
+        for b, (f, span) in enumerate(zip(chosen, spans)):
+            valid = self._valid(f, start.shape[1]).to(start.device)
+            ls = torch.log_softmax(start[b].float().masked_fill(~valid, float("-inf")), dim=-1)
+            le = torch.log_softmax(end[b].float().masked_fill(~valid, float("-inf")), dim=-1)
+            i, j = int(span[0]), int(span[1])
+            if (i, j) == NULL_SPAN:
+                total.append(ls[f.cls] + le[f.cls])
+            else:
+                total.append(ls[f.first_piece[i]] + le[f.last_piece[j]])
+        return torch.stack(total)
+
+    def span_integrated_gradients(
+        self,
+        examples: Sequence[Example],
+        spans: Sequence[Sequence[int]],
+        windows: Sequence[int] | None = None,
+        n_steps: int = 50,
+    ) -> list[TokenGradients]:
+        """Integrated gradients of each span's *probability* (in the window that gives it its
+        value) from a baseline with the [PAD] embedding at every question piece (special
+        tokens and the context kept), by the midpoint rule over ``n_steps`` points: one
+        batched forward+backward pass per point. ``embeddings`` holds input − baseline and
+        ``gradients`` the mean gradient, so their dot product summed over a word's pieces is
+        its score; the scores add up to p(span | question) − p(span | baseline)."""
+        chosen = self._chosen(examples, spans, windows)
+        inputs, ids = self._batch(chosen)
+        table = self.module.get_input_embeddings()
+        question = torch.zeros(ids.shape, dtype=torch.bool)
+        for b, f in enumerate(chosen):
+            question[b, : len(f.question_word)] = torch.tensor([w >= 0 for w in f.question_word])
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        x = table(ids).detach()
+        base = table(ids.masked_fill(question.to(ids.device), pad)).detach()
+        delta = x - base
+        total = torch.zeros_like(x)
+        with torch.enable_grad():
+            for k in range(n_steps):
+                point = (base + (k + 0.5) / n_steps * delta).requires_grad_(True)
+                values = self._span_logp(chosen, spans, point).exp()
+                (grad,) = torch.autograd.grad(values.sum(), point)
+                total += grad
+        with torch.no_grad():
+            p_full = self._span_logp(chosen, spans, x).exp()
+        out = []
+        for b, (f, ex) in enumerate(zip(chosen, examples)):
+            n = len(f.input_ids)
+            out.append(
+                TokenGradients(
+                    embeddings=delta[b, :n].detach().cpu(),
+                    gradients=(total[b, :n] / n_steps).detach().cpu(),
+                    word_index=torch.tensor(f.question_word),
+                    n_words=len(ex.words),
+                    probs=torch.tensor([float(p_full[b])]),
                     target=0,
                 )
             )

@@ -10,8 +10,11 @@ window that gives the span its value) rather than the raw start and end logits: 
 ignores a shift of all logits, so the gradient of the raw logits carries a component that
 moves every position's score together and says nothing about this span against the others;
 the log-probability is shift-invariant, and it is what the prediction (the argmax) and the
-confidence depend on. For the null answer the target is the null span's ``[CLS]``
-start/end log-probability.
+confidence depend on. ``integrated-gradients`` integrates the gradient of the span's
+*probability* (as the classifiers' IG does) from a baseline with [PAD] at every question
+piece, so a question's scores add up to p(span | question) − p(span | baseline) (midpoint
+rule, ``n_steps`` batched passes). For the null answer the target is the null span's
+``[CLS]`` start/end log-probability (probability for IG).
 
 All variants of all questions are scored through one :class:`~pathologies.qa.engine.QAEngine`
 call per method; gradients run in length-sorted batches.
@@ -26,6 +29,7 @@ import torch
 
 from ..attribution import get_method
 from ..attribution.base import AttributionMethod, PerturbationMethod
+from ..attribution.captum_methods import IntegratedGradientsMethod
 from ..attribution.gradient import InputGradient, word_scores
 from ..data.squad import QAItem, SquadData
 from ..engine import token_batches
@@ -35,7 +39,7 @@ from .engine import QAEngine
 from .records import QAAttribution
 
 #: The attribution methods that apply to question answering.
-QA_METHODS = ("gradient", "gradient-abs", "gradient-l2", "loo", "loo-log-odds", "erasure-unk", "erasure-pad")
+QA_METHODS = ("gradient", "gradient-abs", "gradient-l2", "integrated-gradients", "loo", "loo-log-odds", "erasure-unk", "erasure-pad")
 TARGET_PROB = "span probability"
 TARGET_LOGP = "span log-probability"
 
@@ -43,7 +47,7 @@ TARGET_LOGP = "span log-probability"
 def qa_method(method: str | AttributionMethod, **settings) -> AttributionMethod:
     """A method that can explain a QA model, by name (one of :data:`QA_METHODS`) or as given."""
     if not isinstance(method, str):
-        if not isinstance(method, (InputGradient, PerturbationMethod)):
+        if not isinstance(method, (InputGradient, IntegratedGradientsMethod, PerturbationMethod)):
             raise InputError(f"{type(method).__name__} cannot explain a QA model; use one of {', '.join(QA_METHODS)}")
         return method
     if method not in QA_METHODS:
@@ -76,7 +80,7 @@ def as_items(inputs: Any) -> list[QAItem]:
 
 
 def target_name(method: AttributionMethod) -> str:
-    return TARGET_LOGP if isinstance(method, InputGradient) else TARGET_PROB
+    return TARGET_LOGP if isinstance(method, InputGradient) else TARGET_PROB  # IG: the probability, as for classifiers
 
 
 def span_probability(scores: SpanScores, span: Sequence[int]) -> float:
@@ -104,6 +108,17 @@ def word_importance(
             for i, g in zip(batch, grads):
                 out[i] = word_scores(g, method.variant)
         return out, [1] * len(examples)
+    if isinstance(method, IntegratedGradientsMethod):
+        full = engine.scores(examples)
+        windows = [sc.window_of(span) for sc, span in zip(full, spans)]
+        out = [None] * len(examples)
+        lengths = [model.n_tokens(ex) for ex in examples]
+        for batch in token_batches(lengths, 4096, max(1, method.batch_size)):
+            grads = model.span_integrated_gradients([examples[i] for i in batch], [spans[i] for i in batch],
+                                                    [windows[i] for i in batch], n_steps=method.n_steps)
+            for i, g in zip(batch, grads):
+                out[i] = word_scores(g, "signed")
+        return out, [method.n_steps] * len(examples)
     if isinstance(method, PerturbationMethod):
         variants, cuts = [], []
         for ex in examples:

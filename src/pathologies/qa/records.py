@@ -31,7 +31,8 @@ class QAAttribution(Displayable):
     answer: str
     probability: float
     #: What the scores explain: ``span probability`` (perturbation methods: p(span|x) with
-    #: the word vs without it) or ``span log-probability`` (gradients of log p_start + log p_end).
+    #: the word vs without it; integrated gradients of p(span)) or ``span log-probability``
+    #: (gradients of log p_start + log p_end).
     target: str
     settings: dict[str, Any] = field(default_factory=dict)
     context: str = ""
