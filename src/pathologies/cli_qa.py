@@ -251,7 +251,7 @@ def explain(
     data: Optional[str] = DataOpt,
     question: Optional[str] = QuestionOpt,
     context: Optional[str] = ContextOpt,
-    method: str = typer.Option("gradient", "--method", help="gradient, gradient-abs, gradient-l2, loo, loo-log-odds, erasure-unk, erasure-pad."),
+    method: str = typer.Option("gradient", "--method", help="gradient, gradient-abs, gradient-l2, integrated-gradients, loo, loo-log-odds, erasure-unk, erasure-pad."),
     limit: Optional[int] = LimitOpt,
     out: Optional[Path] = OutOpt,
     chunk: int = typer.Option(32, "--chunk", help="Questions computed and written together."),
