@@ -586,7 +586,8 @@ def metric_agreement(run_path: str | Path, subset: str = "all") -> dict[str, dic
         raise InputError(f"{run_path} holds no {FILE}: run pathologies shortcut-test first")
     run = Run.load(run_path)
     truth = {m: row[subset]["precision_at_k"] for m, row in table["shortcut"]["methods"].items()}
-    metrics = sorted({k for row in run.table.values() for k in row if k in METRICS}, key=lambda k: METRICS[k].order)
+    metrics = sorted({k for row in run.table.values() for k in row if k in METRICS and METRICS[k].per == "example"},
+                     key=lambda k: METRICS[k].order)  # per-data-set ones (accuracy, ECE) do not depend on the method
     out: dict[str, dict[str, Any]] = {}
     for k in metrics:
         methods = [m for m in truth if truth[m] is not None and run.table.get(m, {}).get(k) is not None]
