@@ -197,6 +197,9 @@ def test_long_context_is_windowed_never_cut_and_the_answer_is_in_a_later_window(
         expect = raw_span_prob(raw, planted, ex, span) - raw_span_prob(raw, planted, ex.without([i]), span)
         assert score == pytest.approx(expect, abs=1e-5)
     assert att.answer == "paris"
+    for beam in (1, 3):  # reduction across windows: the shorter question gets other windows
+        red = reduce_questions(planted, ex, importance="loo", beam=beam)[0]
+        assert raw_predict(raw, planted, ex.with_words(red.final))[0] == span and len(red.final) < len(ex.words)
 
 
 def test_a_question_too_long_for_the_model_is_one_clear_error(model):
@@ -673,3 +676,10 @@ def test_integrated_gradients_add_up_to_the_span_probability_against_the_pad_bas
         last = max(t for t, (s, w) in enumerate(zip(seq, wid)) if s == 1 and w == span[1])
         p_base = float((ls[first] + le[last]).exp())
         assert sum(att.scores) == pytest.approx(att.probability - p_base, abs=2e-4)
+
+
+def test_empty_inputs_are_clear_errors():
+    with pytest.raises(InputError, match="question is empty"):
+        qa_example("  ", CONTEXT)
+    with pytest.raises(InputError, match="question q9: the context is empty"):
+        qa_example("who ?", " ", uid="q9")

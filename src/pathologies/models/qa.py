@@ -50,7 +50,7 @@ def qa_example(question: str | Sequence[str], context: str | Sequence[str], *, u
     q = question.split() if isinstance(question, str) else list(question)
     c = context.split() if isinstance(context, str) else list(context)
     if not q:
-        raise InputError(f"question {uid or ''}: empty; there are no words to explain".replace("  ", " "))
+        raise InputError(f"question{' ' + uid if uid else ''} is empty: there are no words to explain")
     if not c:
         raise InputError(f"question {uid or repr(' '.join(q)[:40])}: the context is empty")
     return Example(tuple(q), fixed=tuple(c), fixed_first=False, uid=uid)
