@@ -19,7 +19,7 @@ from pathologies.models.qa import NULL_SPAN, QAModel, load_qa_model, qa_example
 from pathologies.qa.engine import QAEngine
 from pathologies.qa.explain import explain_qa, predict_qa
 from pathologies.qa.records import QAReduction, summarize_qa
-from pathologies.qa.reduction import QAReducer, reduce_questions
+from pathologies.qa.reduction import reduce_questions
 from pathologies.text import InputError
 
 WORDS = (

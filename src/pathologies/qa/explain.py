@@ -23,7 +23,7 @@ call per method; gradients run in length-sorted batches.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import torch
 

@@ -13,7 +13,6 @@ to be uncertain on it. Entropies are over the window holding the span (context p
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
