@@ -634,7 +634,7 @@ def test_out_of_memory_halves_the_batch(model, monkeypatch):
 def test_html_view_of_a_run_and_in_notebooks(tmp_path, qa_dir):
     from typer.testing import CliRunner
 
-    import pathologies.cli_qa  # noqa: F401  (registers the notebook views)
+    import pathologies.report.qa_view  # noqa: F401  (the view layer registers the notebook displays)
     from pathologies.cli_qa import qa_app
 
     data = tmp_path / "v2.json"
