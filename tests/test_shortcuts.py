@@ -130,6 +130,13 @@ def test_corpus_importance_ranks_frequent_evidence_over_one_offs():
     assert shrunk == 0.5 and se == pytest.approx((0.25 / 2 / 2) ** 0.5)
 
 
+def test_auroc_by_hand():
+    from pathologies.shortcuts import auroc
+
+    assert auroc([0.9, 0.8], [0.1, 0.8]) == (1 + 1 + 1 + 0.5) / 4
+    assert auroc([], [0.1]) is None and auroc([1.0], [0.0]) == 1.0
+
+
 def test_method_rows_by_hand():
     sc = Shortcut.make("token", 2)
     words = ["a", "onea", "b", "c"]
@@ -196,6 +203,15 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(tmp_path, monkeypatch):
     comp = [run.table[m]["comprehensiveness"] for m in methods]
     truth = [table["shortcut"]["methods"][m]["all"]["precision_at_k"] for m in methods]
     assert agree["methods"] == 3 and agree["rho"] == pytest.approx(spearman(comp, truth))
+    # the trust card against the ground truth: one card per (following sentence, method)
+    from pathologies.shortcuts import trust_agreement
+
+    ta = trust_agreement(out)
+    follows = table["shortcut"]["methods"]["loo"]["follows"]["n"]
+    assert ta["all"]["heatmaps"] == 3 * follows
+    assert sum(v["found"] + v["missed"] for v in ta["all"]["verdicts"].values()) == 3 * follows
+    assert ta["methods"]["loo"]["found"] == round(table["shortcut"]["methods"]["loo"]["follows"]["found"] * follows)
+    assert set(trust_agreement(out, methods=["random"])["methods"]) == {"random"}
     with pytest.raises(InputError, match="trained differently"):
         shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
                       log=lambda s: None, show_progress=False)
