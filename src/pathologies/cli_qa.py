@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from .cli_common import DeviceOpt, EncodingOpt, LimitOpt, TrustOpt, _fail
 from .report.qa_view import qa_report_html
 from .text import InputError
 
@@ -28,7 +29,6 @@ ModelArg = typer.Argument(..., help="An HF question-answering model: a folder or
 DataOpt = typer.Option(None, "--data", help="A SQuAD v1.1/v2.0 .json file, or squad[:dev|train] / squad_v2 from the hub.")
 QuestionOpt = typer.Option(None, "--question", help="One question (instead of --data); needs --context.")
 ContextOpt = typer.Option(None, "--context", help="The context of --question.")
-LimitOpt = typer.Option(None, "--limit", help="The first N questions.")
 OutOpt = typer.Option(None, "--out", help="A run folder (resumes); without it, JSON lines on stdout.")
 NullOpt = typer.Option(
     None, "--null/--no-null",
@@ -36,16 +36,7 @@ NullOpt = typer.Option(
 )
 MaxLenOpt = typer.Option(384, "--max-length", help="Tokens per window (question + context window), at most the model's limit.")
 StrideOpt = typer.Option(128, "--stride", help="Tokens of overlap between context windows.")
-DeviceOpt = typer.Option("auto", "--device", help="cpu, cuda, or auto.")
-TrustOpt = typer.Option(False, "--trust-remote-code", help="Allow a hub model's own code to run.")
-EncodingOpt = typer.Option("utf-8", "--encoding", help="Encoding of the --data file.")
 ShowOpt = typer.Option(None, "--show", help="Show the first N questions as text (default: 3 with --out, else 0; without --out on stderr).")
-
-
-def _fail(message: object) -> None:
-    sys.stdout.flush()
-    print("error: " + " ".join(str(message).split()), file=sys.stderr, flush=True)
-    raise typer.Exit(2)
 
 
 def _setup(model_path, data, question, context, limit, null, max_length, stride, device, trust, encoding):
@@ -141,7 +132,7 @@ def report(
                 raise InputError(f"{path}: line {n} is not a {cls.__name__} record ({type(err).__name__})") from None
         out.write_text(qa_report_html(records, title=f"pathologies: QA {kind} · {run.name}"), encoding="utf-8")
     except InputError as err:
-        _fail(err)
+        _fail(str(err))
     print(f"wrote {out} ({len(records)} questions)")
 
 
@@ -187,7 +178,7 @@ def explain(
         else:
             records = explain_qa(m, dataset, method)
     except InputError as err:
-        _fail(err)
+        _fail(str(err))
     _emit(records, out, "qa_attributions.jsonl", show)
 
 
@@ -229,7 +220,7 @@ def reduce(
         else:
             records = reduce_questions(m, dataset, importance=importance, beam=beam, k=k, random_seed=seed)
     except InputError as err:
-        _fail(err)
+        _fail(str(err))
     _emit(records, out, "qa_reductions.jsonl", show)
     if out is not None:
         print(json.dumps(summarize_qa(records)))
@@ -277,7 +268,7 @@ def train(
         m.save(out)
         (Path(out) / "training.json").write_text(json.dumps(report, indent=2))
     except InputError as err:
-        _fail(err)
+        _fail(str(err))
     print(f"saved to {out}")
 
 
