@@ -206,12 +206,24 @@ def _still_alive(procs):
     return alive
 
 
-def test_a_dead_raylet_stops_the_run_with_one_line_and_the_same_command_resumes(bert, data, local, tmp_path):
+def test_a_dead_raylet_stops_the_run_with_one_line_and_the_same_command_resumes(bert, data, tmp_path):
     """The driver's own node dies (its raylet is killed): no hang, one line saying what
     happened and how to resume; the same command then finishes with the local records."""
+    # Five times the data (60 chunks): at the first commit most chunks are still to come, so
+    # the kill lands mid-run however fast the machine (with 12 chunks a quiet machine finished
+    # them all before the driver's next check). The reference is the local executor's run.
+    big = tmp_path / "big.jsonl"
+    big.write_text(Path(data).read_text() * 5)
+    reference = tmp_path / "local"
+    args = _local_ray_args(bert, big, reference)
+    i = args.index("--executor")
+    ref = _cli(*(args[:i] + args[i + 4 :]))  # without --executor ray --workers 2
+    _, ref_err = ref.communicate(timeout=300)
+    assert ref.returncode == 0, ref_err.decode()[-3000:]
     out = tmp_path / "run"
-    p = _cli(*_local_ray_args(bert, data, out))
+    p = _cli(*_local_ray_args(bert, big, out))
     _wait_for_a_commit(p, out)
+    assert len(chunk_ids(out)) < 30, "the run was nearly done before the raylet could be killed"
     raylets = [pid for pid, (_, name) in _ray_descendants(p.pid).items() if name == "raylet"]
     assert raylets, "the toolkit started no local Ray"
     os.kill(raylets[0], signal.SIGKILL)
@@ -223,10 +235,10 @@ def test_a_dead_raylet_stops_the_run_with_one_line_and_the_same_command_resumes(
     assert p.returncode == 2 and len(errors) == 1 and "Traceback" not in err, err[-3000:]
     assert "lost its raylet" in errors[0] and "run the same command again to resume" in errors[0]
     assert err.splitlines()[-1] == errors[0]
-    again = _cli(*_local_ray_args(bert, data, out))
+    again = _cli(*_local_ray_args(bert, big, out))
     _, err = again.communicate(timeout=300)
     assert again.returncode == 0, err.decode()[-3000:]
-    assert lines(out) == lines(local)
+    assert lines(out) == lines(reference)
 
 
 def test_a_killed_driver_takes_its_local_ray_with_it(bert, data, tmp_path):
