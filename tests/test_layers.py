@@ -168,3 +168,16 @@ def test_light_paths_import_no_torch(code):
         capture_output=True, text=True, check=True,
     )
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_every_verb_has_a_one_line_summary():
+    """``pathologies --help`` shows each verb's first docstring paragraph: one line, so it never
+    breaks mid-sentence."""
+    import typer
+
+    from pathologies.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        summary = (command.help or "").strip().split("\n\n")[0]
+        assert summary and "\n" not in summary, f"{name}: {summary!r}"

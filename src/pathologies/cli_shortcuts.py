@@ -39,8 +39,11 @@ def shortcut_test(
     device: str = DeviceOpt,
     data_dir: Optional[Path] = DataDir,
 ) -> None:
-    """Will you find this shortcut? Plant it, train with and without it, and score every method
-    by precision@k and mean rank of the planted tokens (Bastings et al. 2022)."""
+    """Will you find this shortcut? Planted-shortcut ground truth for every method (Bastings et al. 2022).
+
+    Plants the shortcut, trains with and without it, and scores every method by precision@k
+    and mean rank of the planted tokens.
+    """
     from .shortcuts import shortcut_test as run_test
 
     _offline_defaults()
