@@ -128,7 +128,7 @@ def test_corpus_importance_ranks_frequent_evidence_over_one_offs():
 
 
 def test_auroc_by_hand():
-    from pathologies.shortcuts import auroc
+    from pathologies.shortcut_analysis import auroc
 
     assert auroc([0.9, 0.8], [0.1, 0.8]) == (1 + 1 + 1 + 0.5) / 4
     assert auroc([], [0.1]) is None and auroc([1.0], [0.0]) == 1.0
@@ -193,7 +193,7 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(shared_data, tmp_path, mon
     assert again["shortcut"] == table["shortcut"]
     # which metric agrees with the ground truth: from the stored summary and table, by hand
     from pathologies.ranks import spearman
-    from pathologies.shortcuts import metric_agreement
+    from pathologies.shortcut_analysis import metric_agreement
 
     agree = metric_agreement(out)["comprehensiveness"]
     methods = ["loo", "gradient", "random"]
@@ -201,7 +201,7 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(shared_data, tmp_path, mon
     truth = [table["shortcut"]["methods"][m]["all"]["precision_at_k"] for m in methods]
     assert agree["methods"] == 3 and agree["rho"] == pytest.approx(spearman(comp, truth))
     # the trust card against the ground truth: one card per (following sentence, method)
-    from pathologies.shortcuts import trust_agreement
+    from pathologies.shortcut_analysis import trust_agreement
 
     ta = trust_agreement(out)
     follows = table["shortcut"]["methods"]["loo"]["follows"]["n"]

@@ -168,7 +168,7 @@ def shortcut_view(run: "Run") -> dict[str, Any] | None:
     """The planted-shortcut method table the run stores (``shortcut.json``, written by
     ``pathologies shortcut-test``), or None: the learning check and, per method, precision@k
     and mean rank of the planted tokens on the shortcut model and on the control."""
-    from ..shortcuts import load_table
+    from ..shortcut_analysis import load_table
 
     table = load_table(run.path) if run.path is not None else None
     if not table:
