@@ -39,8 +39,22 @@ class Displayable:
         return render(self) if render is not None else None  # None: IPython shows the text repr
 
 
+class JsonRecord(Displayable):
+    """A dataclass record that serializes to JSON and loads back (unknown keys ignored)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
 @dataclass
-class Attribution(Displayable):
+class Attribution(JsonRecord):
     """One score per word of the perturbable segment, for one target class."""
 
     words: list[str]
@@ -65,16 +79,6 @@ class Attribution(Displayable):
     def predicted(self) -> int:
         return max(range(len(self.probs)), key=self.probs.__getitem__)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Attribution":
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass

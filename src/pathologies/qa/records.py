@@ -8,10 +8,10 @@ null answer) with their characters ``[start, end)`` in the original context.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..records import Displayable, ReductionStep
+from ..records import JsonRecord, ReductionStep
 from ..text import InputError
 
 #: What the methods explain (recorded in every attribution).
@@ -19,7 +19,7 @@ TARGET = "span"
 
 
 @dataclass
-class QAAttribution(Displayable):
+class QAAttribution(JsonRecord):
     """One score per question word, for the predicted answer span."""
 
     uid: str
@@ -40,19 +40,10 @@ class QAAttribution(Displayable):
     is_impossible: bool = False
     rows: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "QAAttribution":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
-class QAReduction(Displayable):
+class QAReduction(JsonRecord):
     """A question reduced while the predicted span stays exactly the same (Feng et al. 2018, §4)."""
 
     uid: str
@@ -73,12 +64,6 @@ class QAReduction(Displayable):
     gold: list[str] = field(default_factory=list)
     is_impossible: bool = False
     random_baseline: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "QAReduction":
