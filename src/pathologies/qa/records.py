@@ -7,7 +7,6 @@ null answer) with their characters ``[start, end)`` in the original context.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
