@@ -25,7 +25,7 @@ LAYERS = [
     ("methods", ["attribution", "dknn"]),
     ("analyses", ["explain", "reduction", "metrics", "training", "corpus", "qa"]),
     ("trust", ["trust"]),
-    ("runs", ["audit", "runs", "shortcuts", "shortcut_analysis"]),
+    ("runs", ["audit", "runs", "shortcuts", "shortcut_analysis", "trust_study"]),
     ("views", ["report", "demo", "cli", "cli_common", "cli_audit", "cli_check", "cli_dknn", "cli_qa", "app", "cli_app", "cli_shortcuts"]),
 ]
 

@@ -128,7 +128,7 @@ def test_corpus_importance_ranks_frequent_evidence_over_one_offs():
 
 
 def test_auroc_by_hand():
-    from pathologies.shortcut_analysis import auroc
+    from pathologies.ranks import auroc
 
     assert auroc([0.9, 0.8], [0.1, 0.8]) == (1 + 1 + 1 + 0.5) / 4
     assert auroc([], [0.1]) is None and auroc([1.0], [0.0]) == 1.0
@@ -201,14 +201,18 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(shared_data, tmp_path, mon
     truth = [table["shortcut"]["methods"][m]["all"]["precision_at_k"] for m in methods]
     assert agree["methods"] == 3 and agree["rho"] == pytest.approx(spearman(comp, truth))
     # the trust card against the ground truth: one card per (following sentence, method)
-    from pathologies.shortcut_analysis import trust_agreement
+    from pathologies import trust_study
 
-    ta = trust_agreement(out)
+    hs = trust_study.heatmaps(out)
+    ta = trust_study.evaluate(hs)
     follows = table["shortcut"]["methods"]["loo"]["follows"]["n"]
     assert ta["all"]["heatmaps"] == 3 * follows
     assert sum(v["found"] + v["missed"] for v in ta["all"]["verdicts"].values()) == 3 * follows
     assert ta["methods"]["loo"]["found"] == round(table["shortcut"]["methods"]["loo"]["follows"]["found"] * follows)
-    assert set(trust_agreement(out, methods=["random"])["methods"]) == {"random"}
+    assert set(trust_study.evaluate(trust_study.heatmaps(out, methods=["random"]))["methods"]) == {"random"}
+    # judge() re-derives every card's score and verdict with the card's own rules
+    for h in hs:
+        assert trust_study.judge(h, trust_study.setting()) == (pytest.approx(h.score), h.verdict)
     with pytest.raises(InputError, match="trained differently"):
         shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
                       log=lambda s: None, show_progress=False)

@@ -84,12 +84,13 @@ def test_agreement_disputed_words_top_k_and_opposite_signs():
     sig = trust_card({"gradient": a, "loo": b}).signal("agreement")
     signs = [d["word"] for d in sig.details["disputed"] if d["why"].startswith("opposite")]
     assert signs == ["w1"]  # w2: |-0.1| < 0.2 * 1.0, so not a dispute
-    # Mean over pairs; Kendall recorded.
-    three = trust_card({"gradient": att(M1), "loo": att([3, 4, 5, 1, 2], "loo"), "ig": att(M1, "ig")})
-    assert three.signal("agreement").value == pytest.approx((0.5 + 1.0 + 0.5) / 3)
-    assert three.signal("agreement").details["mean_kendall"] == pytest.approx(
-        (kendall_tau_b(M1, [3, 4, 5, 1, 2]) * 2 + 1) / 3
-    )
+    # The judged heatmap's mean over the pairs it is in (the mean over all pairs recorded); Kendall too.
+    atts = {"gradient": att(M1), "loo": att([3, 4, 5, 1, 2], "loo"), "ig": att(M1, "ig")}
+    three = trust_card(atts).signal("agreement")  # gradient judged: gradient~loo 0.5, gradient~ig 1.0
+    assert three.value == pytest.approx((0.5 + 1.0) / 2)
+    assert three.details["mean_all"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert three.details["mean_kendall"] == pytest.approx((kendall_tau_b(M1, [3, 4, 5, 1, 2]) + 1) / 2)
+    assert trust_card(atts, primary="loo").signal("agreement").value == pytest.approx(0.5)  # loo~gradient, loo~ig
 
 
 def test_one_method_one_word_no_agreement():
@@ -103,9 +104,10 @@ def test_one_method_one_word_no_agreement():
 # --- faithfulness ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "comp, suff, status",
-    [(0.3, 0.05, "ok"), (0.1, 0.0, "ok"), (0.09, 0.02, "warn"), (0.2, 0.25, "bad"), (0.2, 0.2, "bad"), (0.005, 0.002, "warn")],
+    [(0.3, 0.05, "ok"), (0.1, 0.0, "ok"), (0.09, 0.02, "ok"), (0.2, 0.25, "bad"), (0.2, 0.2, "bad"), (0.005, 0.002, "warn")],
 )
 def test_faithfulness_status_and_component(comp, suff, status):
+    # COMP_LOW is 0 since the planted-shortcut fit: a small comprehensiveness alone does not warn
     card = trust_card({"gradient": att(M1)}, {"gradient": {"comprehensiveness": comp, "sufficiency": suff}})
     sig = card.signal("faithfulness")
     assert sig.status == status
@@ -115,25 +117,60 @@ def test_faithfulness_status_and_component(comp, suff, status):
     assert "'w0'" in sig.sentence
 
 
+def test_status_rules_take_other_thresholds():
+    from pathologies.trust import agreement_status, faithfulness_status
+
+    assert faithfulness_status(0.09, 0.02, comp_low=0.1) == "warn" and faithfulness_status(0.09, 0.02, comp_low=0.0) == "ok"
+    assert faithfulness_status(0.2, 0.2, comp_low=0.0) == "bad" and faithfulness_status(0.005, 0.002) == "warn"
+    assert [agreement_status(r, ok=0.35) for r in (-0.1, 0.0, 0.34, 0.35)] == ["bad", "warn", "warn", "ok"]
+
+
 def test_faithfulness_names_a_better_method_only_when_clearly_better():
     atts = {"gradient": att(M1), "loo": att(M1, "loo")}
-    f = {"gradient": {"comprehensiveness": 0.05, "sufficiency": 0.0}, "loo": {"comprehensiveness": 0.3, "sufficiency": 0.0}}
+    f = {"gradient": {"comprehensiveness": 0.05, "sufficiency": 0.06}, "loo": {"comprehensiveness": 0.3, "sufficiency": 0.0}}
     sig = trust_card(atts, f).signal("faithfulness")
-    assert sig.details["most_faithful"] == "loo" and "loo's heatmap is more faithful" in sig.advice
+    assert sig.status == "bad" and sig.details["most_faithful"] == "loo" and "loo's heatmap is more faithful" in sig.advice
+    f["gradient"]["sufficiency"] = 0.0
+    ok = trust_card(atts, f).signal("faithfulness")  # an ok heatmap still names the clearly better one
+    assert ok.status == "ok" and "loo's heatmap is more faithful" in ok.sentence
     f["loo"]["comprehensiveness"] = 0.09  # better by 0.04 < BETTER_BY
-    assert "more faithful" not in trust_card(atts, f).signal("faithfulness").advice
+    assert "more faithful" not in trust_card(atts, f).signal("faithfulness").sentence
     # primary= judges another heatmap
     assert trust_card(atts, f, primary="loo").signal("faithfulness").details["method"] == "loo"
+
+
+def test_magnitude_heatmaps_are_compared_by_size():
+    # gradient-abs is |signed|: ranked by size it agrees perfectly with the signed heatmap,
+    # ranked as a signed score against it, the strong negative word would look disputed
+    signed = [2.0, -1.8, 0.1, 0.2, -1.5]
+    atts = {"gradient-abs": att([abs(x) for x in signed], "gradient-abs"), "gradient": att(signed)}
+    sig = trust_card(atts, scales={"gradient-abs": "magnitude", "gradient": "gradient"}).signal("agreement")
+    assert sig.value == pytest.approx(1.0) and sig.status == "ok"
+    assert sig.details["pairs"][0]["by"] == "size" and not sig.details["disputed"]
+    naive = trust_card(atts, scales={"gradient-abs": "gradient", "gradient": "gradient"}).signal("agreement")
+    assert naive.value < 0.4 and naive.details["pairs"][0]["by"] == "score"
+
+
+def test_score_is_the_weighted_mean_of_the_components_present():
+    from pathologies.trust import score_of
+
+    assert score_of({}) == 0.5
+    assert score_of({"agreement": 0.2, "faithfulness": 1.0}, {"agreement": 1.0, "faithfulness": 3.0}) == pytest.approx(0.8)
+    assert score_of({"agreement": 0.2, "dknn": 0.6}, {"agreement": 1.0}) == pytest.approx(0.4)  # unnamed: weight 1
 
 
 # --- saturation --------------------------------------------------------------------------------
 def test_saturation_threshold():
     sat = (0.005, 0.995)
-    flat = trust_card({"gradient": att(M1, probs=sat), "loo": att([0.049, 0.01, 0, 0, 0], "loo", probs=sat)})
+    atts = {"gradient": att(M1, probs=sat), "loo": att([0.049, 0.01, 0, 0, 0], "loo", probs=sat)}
+    flat = trust_card(atts, primary="loo")
     sig = flat.signal("saturation")
     assert sig.status == "warn" and sig.value == pytest.approx(0.049)
     assert "loo-log-odds" in sig.advice
     assert flat.verdict == "caution"
+    # judging the gradient heatmap, a flat LOO says which heatmap not to read: info, no caution
+    other = trust_card(atts, primary="gradient").signal("saturation")
+    assert other.status == "info" and other.value == pytest.approx(0.049) and "loo-log-odds" in other.advice
     readable = trust_card({"gradient": att(M1, probs=sat), "loo": att([0.051, 0.01, 0, 0, 0], "loo", probs=sat)})
     assert readable.signal("saturation").status == "ok"
     # p = 0.99 is not above the threshold
@@ -209,14 +246,15 @@ def test_noise_z_of_the_top_two_words():
 
 
 # --- the card ----------------------------------------------------------------------------------
-def test_score_is_the_mean_of_components_and_card_round_trips():
+def test_score_is_the_weighted_mean_of_components_and_card_round_trips():
     card = trust_card(
         {"gradient": att(M1), "loo": att([3, 4, 5, 1, 2], "loo")},
         {"gradient": {"comprehensiveness": 0.3, "sufficiency": 0.0}, "loo": {"comprehensiveness": 0.2, "sufficiency": 0.0}},
         reduction(["w1", "w4"]),
         {"credibility": 0.7, "conformity": 0.8, "prediction": 1},
     )
-    assert card.score == pytest.approx((0.5 + 1.0 + 0.5 + 0.7) / 4)
+    # agreement 0.5 (weight 1.4), faithfulness 1.0 (0.6), reduction 0.5 (1), dknn 0.7 (1)
+    assert card.score == pytest.approx((1.4 * 0.5 + 0.6 * 1.0 + 0.5 + 0.7) / 4.0)
     assert card.verdict == "trust"
     back = TrustCard.from_dict(json.loads(json.dumps(card.to_dict())))
     assert back == card
@@ -291,10 +329,10 @@ def test_check_on_the_bag_of_words_model_by_hand():
 
 def test_check_flags_a_saturated_model():
     model = bow_with({"great": 9.0, "fun": 9.0, "the": 0.1, "movie": 0.0})
-    (card,) = check(model, "the movie great fun", methods=("gradient", "loo"), beam=None)
+    (card,) = check(model, "the movie great fun", methods=("loo", "gradient"), beam=None)
     sat = card.signal("saturation")
     assert card.confidence > 0.9999
-    assert sat.status == "warn"
+    assert sat.status == "warn"  # the judged heatmap (LOO) is the flat one
     s = 9 + 9 + 0.1 + BOW_BIAS
     expected = max(abs(1 / (1 + math.exp(-s)) - 1 / (1 + math.exp(-(s - x)))) for x in (9.0, 9.0, 0.1, 0.0))
     assert sat.value == pytest.approx(expected, abs=1e-6)
@@ -378,9 +416,9 @@ def test_an_audit_with_the_trust_step_records_the_thresholds_and_resumes_only_un
     model = make_bow()
     spec = lambda: AuditSpec(methods=["gradient", "loo"], metrics=[], reduce=None, trust=True, curves=False, show=0)  # noqa: E731
     run = audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
-    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.4
+    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.35
     plain = audit(model, ["bad"], None, spec=AuditSpec(methods=["gradient"], metrics=[], reduce=None), show_progress=False)
     assert plain.manifest["trust_thresholds"] is None
     monkeypatch.setattr(trust, "AGREE_OK", 0.5)
-    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.4 in the run, 0.5 now"):
+    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.35 in the run, 0.5 now"):
         audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)

@@ -66,3 +66,13 @@ def kendall_tau_b(a: Sequence[float], b: Sequence[float]) -> float | None:
     if denom == 0:
         return None
     return (concordant - discordant) / denom
+
+
+def auroc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
+    """P(a positive scores above a negative), ties counting half (Mann–Whitney U from average
+    ranks); None if a side is empty."""
+    if not positive or not negative:
+        return None
+    ranks = average_ranks(list(positive) + list(negative))
+    n = len(positive)
+    return (sum(ranks[:n]) - n * (n + 1) / 2) / (n * len(negative))

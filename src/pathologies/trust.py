@@ -10,11 +10,17 @@ Every signal is a :class:`Signal`: a name, a number, a plain sentence, a status 
 ``warn``, ``bad`` or ``info``), advice a reader can act on where the status is not ``ok``,
 and (for the signals that enter the trust score) a component score in [0, 1].
 
-Signals and thresholds (constants below; chosen from the papers' logic before any
-measurement, not tuned on the data the AUROC study uses):
+Signals and thresholds (constants below). ``AGREE_OK``, ``COMP_LOW`` and the score's
+``WEIGHTS`` of agreement and faithfulness are **fitted on one planted-shortcut set** (TextCNN,
+SST-2, single-token shortcut, seed 13: the heatmaps that found the planted token against
+those that missed it; :func:`pathologies.trust_study.fit`, ``benchmarks/SHORTCUTS.md``) and
+reported on held-out planted sets (other seeds, families, data sets, shortcut kinds); the
+other thresholds were chosen from the papers' logic before any measurement. The values
+before the fit were ``AGREE_OK = 0.4``, ``COMP_LOW = 0.1`` and weights 1.
 
-- **agreement** (``AGREE_OK = 0.4``, ``AGREE_BAD = 0.0``): mean pairwise Spearman rank
-  correlation of the word scores of the methods computed (Kendall's tau-b is recorded too).
+- **agreement** (``AGREE_OK = 0.35``, ``AGREE_BAD = 0.0``): mean Spearman rank correlation
+  of the judged (primary) heatmap with each other method computed (Kendall's tau-b is
+  recorded too; heatmaps without a sign, the ``magnitude`` scale, are compared by size).
   Below 0 the methods rank the words *less* alike than two unrelated rankings would (the
   "disagreement problem": Krishna et al. 2022 report rank correlations near 0 for text);
   from 0.4 on they share most of the ordering. Disputed words: a word in one method's top-k
@@ -26,9 +32,10 @@ measurement, not tuned on the data the AUROC study uses):
   comprehensiveness (confidence drop when the top 10% of words, at least one, are deleted)
   and sufficiency (the drop when the bottom 10% are deleted), as in DeYoung et al. 2020 and
   the PCT paper. ``bad`` when comprehensiveness <= sufficiency (the heatmap's top words
-  matter no more than its bottom words); ``warn`` when comprehensiveness < ``COMP_LOW = 0.1``
+  matter no more than its bottom words); ``warn`` when comprehensiveness < ``COMP_LOW = 0.0``
   (deleting the top words moves the confidence by less than 10 points: the decision does
-  not rest on them alone). Component: ``clip((comp - suff) / (p - 1/C), 0, 1)``, the share
+  not rest on them alone; the fit set it to 0: on the fit set this warning fell on
+  heatmaps that had found the shortcut, so it stays only as a setting). Component: ``clip((comp - suff) / (p - 1/C), 0, 1)``, the share
   of the confidence margin above chance that the top words carry beyond the bottom ones.
   When both drops are under ``FLAT_METRIC = 0.01`` nothing moves the confidence (saturation,
   or many redundant words): ``warn``, since comprehensiveness cannot judge the heatmap then.
@@ -39,7 +46,8 @@ measurement, not tuned on the data the AUROC study uses):
   log-odds scale): read ``loo-log-odds``, ``conformity`` (``--index``) or
   ``marginalization`` (``--mlm``) instead. ``warn`` when measured; ``info`` when the
   confidence is above 0.99 but no LOO was computed. Not part of the score: it says which
-  method to read, not whether the prediction holds.
+  method to read, not whether the prediction holds; it makes the verdict cautious only when
+  the judged heatmap is itself on the probability scale (``info`` otherwise).
 - **reduction** (Feng et al. 2018): the shortest input keeping the label (beam search), its
   confidence, and the seeded random-removal baseline of the same length. The check that
   bears on the heatmap is whether the words the model keeps its label on are the heatmap's
@@ -61,8 +69,9 @@ measurement, not tuned on the data the AUROC study uses):
 
 **Verdict**: ``do not trust`` when any signal is ``bad``, ``caution`` when any is ``warn``,
 ``trust`` otherwise; the reasons are the sentences and advice of those signals.
-**Trust score**: the mean of the component scores present (agreement, faithfulness,
-reduction, dknn, noise), 0.5 when none is (no evidence either way). Confidence is *not* a
+**Trust score**: the weighted mean of the component scores present (agreement 1.4,
+faithfulness 0.6, both fitted; reduction, dknn, noise 1), 0.5 when none is (no evidence
+either way). Confidence is *not* a
 component, so the score can be compared with it (``benchmarks/TRUST.md``).
 """
 
@@ -78,10 +87,10 @@ from .ranks import average_ranks, kendall_tau_b, ranking, spearman  # noqa: F401
 if TYPE_CHECKING:  # pragma: no cover
     from .records import Attribution, Reduction
 
-AGREE_OK = 0.4
+AGREE_OK = 0.35  # fitted (pathologies.trust_study); was 0.4
 AGREE_BAD = 0.0
 SIGN_FLOOR = 0.2
-COMP_LOW = 0.1
+COMP_LOW = 0.0  # fitted (pathologies.trust_study); was 0.1
 FLAT_METRIC = 0.01
 BETTER_BY = 0.05
 SATURATED_P = 0.99
@@ -91,6 +100,9 @@ CRED_GAP = 0.5
 CONFORMITY_LOW = 0.5
 Z_RESOLVED = 2.0
 SHARE = 0.1
+#: Weights of the components in the trust score (a weighted mean of those present).
+#: Agreement's and faithfulness's are fitted (pathologies.trust_study); were 1 and 1.
+WEIGHTS = {"agreement": 1.4, "faithfulness": 0.6, "reduction": 1.0, "dknn": 1.0, "noise": 1.0}
 
 
 
@@ -100,7 +112,7 @@ def thresholds() -> dict[str, float]:
         "AGREE_OK": AGREE_OK, "AGREE_BAD": AGREE_BAD, "SIGN_FLOOR": SIGN_FLOOR, "COMP_LOW": COMP_LOW,
         "FLAT_METRIC": FLAT_METRIC, "BETTER_BY": BETTER_BY, "SATURATED_P": SATURATED_P, "FLAT_LOO": FLAT_LOO,
         "CRED_BAD": CRED_BAD, "CRED_GAP": CRED_GAP, "CONFORMITY_LOW": CONFORMITY_LOW, "Z_RESOLVED": Z_RESOLVED,
-        "SHARE": SHARE,
+        "SHARE": SHARE, **{f"W_{k.upper()}": v for k, v in WEIGHTS.items()},
     }
 
 
@@ -144,8 +156,48 @@ def _names(words: Sequence[str], idx: Sequence[int]) -> str:
 
 
 # --- the signals -------------------------------------------------------------------------------
-def agreement_signal(attributions: Mapping[str, "Attribution"]) -> Signal | None:
-    """Rank agreement between every pair of methods, and the words they dispute."""
+def agreement_status(rho: float, ok: float | None = None, bad: float | None = None) -> str:
+    """The agreement signal's status for a mean rank correlation ``rho`` (thresholds: the
+    module's unless given; :mod:`pathologies.trust_study` fits them)."""
+    ok = AGREE_OK if ok is None else ok
+    bad = AGREE_BAD if bad is None else bad
+    return "bad" if rho < bad else "warn" if rho < ok else "ok"
+
+
+def faithfulness_status(comp: float, suff: float, comp_low: float | None = None, flat: float | None = None) -> str:
+    """The faithfulness signal's status from comprehensiveness and sufficiency."""
+    comp_low = COMP_LOW if comp_low is None else comp_low
+    flat = FLAT_METRIC if flat is None else flat
+    if max(abs(comp), abs(suff)) < flat:
+        return "warn"
+    if comp <= suff:
+        return "bad"
+    return "warn" if comp < comp_low else "ok"
+
+
+def _compared(sa: Sequence[float], sb: Sequence[float], scale_a: str | None, scale_b: str | None):
+    """Two heatmaps as the agreement signal compares them: by size when either has no sign."""
+    if "magnitude" in (scale_a, scale_b):
+        return [abs(x) for x in sa], [abs(x) for x in sb], False
+    return list(sa), list(sb), True
+
+
+def agreement_signal(
+    attributions: Mapping[str, "Attribution"], scales: Mapping[str, str] | None = None, primary: str | None = None
+) -> Signal | None:
+    """Rank agreement of the judged heatmap (``primary``) with the other methods, and the
+    words the methods dispute.
+
+    The value is the mean Spearman rho over the pairs that include ``primary`` (over every
+    pair when no primary is named; ``details["mean_all"]`` always has that): the card judges
+    one heatmap, and two other methods agreeing with each other say nothing about it.
+
+    A pair where one method is on the ``magnitude`` scale (|input × gradient|, a gradient
+    norm: no direction) is compared by the size of the scores, |a| with |b|: a word that
+    lowers the prediction a lot is as important to a magnitude as one that raises it, and
+    comparing a size with a signed score would call every strong negative word a dispute.
+    """
+    scales = scales or {}
     names = list(attributions)
     if len(names) < 2:
         return None
@@ -155,9 +207,9 @@ def agreement_signal(attributions: Mapping[str, "Attribution"]) -> Signal | None
     pairs = []
     disputed: list[dict[str, Any]] = []
     for a, b in combinations(names, 2):
-        sa, sb = list(attributions[a].scores), list(attributions[b].scores)
+        sa, sb, signed = _compared(attributions[a].scores, attributions[b].scores, scales.get(a), scales.get(b))
         rho, tau = spearman(sa, sb), kendall_tau_b(sa, sb)
-        pairs.append({"methods": [a, b], "spearman": rho, "kendall": tau})
+        pairs.append({"methods": [a, b], "spearman": rho, "kendall": tau, "by": "score" if signed else "size"})
         ta, tb = ranking(sa)[:k], ranking(sb)[:k]
         rank_a, rank_b = {w: r for r, w in enumerate(ranking(sa))}, {w: r for r, w in enumerate(ranking(sb))}
         for i in ta:
@@ -167,25 +219,30 @@ def agreement_signal(attributions: Mapping[str, "Attribution"]) -> Signal | None
             if i not in ta:
                 disputed.append({"word": words[i], "index": i, "why": f"top {k} by {b}, ranked {rank_a[i] + 1} by {a}", "methods": [a, b]})
         ma, mb = max(map(abs, sa), default=0.0), max(map(abs, sb), default=0.0)
-        for i in range(L):
+        for i in range(L if signed else 0):
             if ma > 0 and mb > 0 and abs(sa[i]) >= SIGN_FLOOR * ma and abs(sb[i]) >= SIGN_FLOOR * mb and (sa[i] > 0) != (sb[i] > 0) and sa[i] != 0 and sb[i] != 0:
                 disputed.append({"word": words[i], "index": i, "why": f"opposite signs: {a} {sa[i]:+.3g}, {b} {sb[i]:+.3g}", "methods": [a, b]})
-    defined = [p["spearman"] for p in pairs if p["spearman"] is not None]
-    taus = [p["kendall"] for p in pairs if p["kendall"] is not None]
-    mean_rho = sum(defined) / len(defined) if defined else None
-    details = {"pairs": pairs, "disputed": disputed, "k": k, "mean_kendall": sum(taus) / len(taus) if taus else None}
+    def mean(xs):
+        xs = [x for x in xs if x is not None]
+        return sum(xs) / len(xs) if xs else None
+
+    judged = [p for p in pairs if primary is None or primary in p["methods"]]
+    mean_rho = mean(p["spearman"] for p in judged)
+    details = {"pairs": pairs, "disputed": disputed, "k": k, "primary": primary,
+               "mean_all": mean(p["spearman"] for p in pairs), "mean_kendall": mean(p["kendall"] for p in judged)}
     if mean_rho is None:
         return Signal("agreement", None, f"{' and '.join(names)}: no ranking to compare on {L} word(s) (or a flat heatmap).", "info", details=details)
     words_disputed = sorted({d["index"] for d in disputed})
     dispute = f"; disputed: {_names(words, words_disputed[:5])}" if words_disputed else "; no word disputed"
-    pair_text = ", ".join(f"{p['methods'][0]}~{p['methods'][1]} {p['spearman']:+.2f}" for p in pairs if p["spearman"] is not None)
-    sentence = f"The methods rank the words with mean Spearman rho {mean_rho:+.2f} ({pair_text}){dispute}."
-    if mean_rho < AGREE_BAD:
-        status, advice = "bad", "The methods contradict each other: no single heatmap here can be taken at face value; read only the words they share, and prefer the method with the highest comprehensiveness."
-    elif mean_rho < AGREE_OK:
-        status, advice = "warn", "The methods agree only weakly: trust the words they share, not the exact order; check the disputed words by deleting them."
-    else:
-        status, advice = "ok", None
+    pair_text = ", ".join(f"{p['methods'][0]}~{p['methods'][1]} {p['spearman']:+.2f}" for p in judged if p["spearman"] is not None)
+    who = "The methods rank" if primary is None or len(names) == 2 else f"{primary} ranks the words like the other methods:"
+    sentence = f"{who} the words with mean Spearman rho {mean_rho:+.2f} ({pair_text}){dispute}." if who == "The methods rank" else \
+        f"{who} mean Spearman rho {mean_rho:+.2f} ({pair_text}){dispute}."
+    status = agreement_status(mean_rho)
+    advice = {
+        "bad": "The methods contradict each other: no single heatmap here can be taken at face value; read only the words they share, and prefer the method with the highest comprehensiveness.",
+        "warn": "The methods agree only weakly: trust the words they share, not the exact order; check the disputed words by deleting them.",
+    }.get(status)
     return Signal("agreement", mean_rho, sentence, status, advice, _clip(mean_rho), details)
 
 
@@ -217,27 +274,32 @@ def faithfulness_signal(
     if best != primary and (float(faithfulness[best]["comprehensiveness"]) - float(faithfulness[best]["sufficiency"])) - margin >= BETTER_BY:
         b = faithfulness[best]
         better = f" {best}'s heatmap is more faithful here (comprehensiveness {_f(float(b['comprehensiveness']))}, sufficiency {_f(float(b['sufficiency']))}): read it instead."
+    status = faithfulness_status(comp, suff)
     if max(abs(comp), abs(suff)) < FLAT_METRIC:
-        status, advice = "warn", (
+        advice = (
             f"Deleting words moves the confidence by almost nothing (under {FLAT_METRIC}): comprehensiveness cannot judge "
             "this heatmap; the model is saturated or decides on many redundant words."
         )
-    elif comp <= suff:
-        status, advice = "bad", "The heatmap's top words matter no more to the model than its bottom words: do not read this heatmap." + better
-    elif comp < COMP_LOW:
-        status, advice = "warn", "The decision does not rest on the highlighted words alone: the heatmap shows a small part of it (or the model is saturated)." + better
+    elif status == "bad":
+        advice = "The heatmap's top words matter no more to the model than its bottom words: do not read this heatmap." + better
+    elif status == "warn":
+        advice = "The decision does not rest on the highlighted words alone: the heatmap shows a small part of it (or the model is saturated)." + better
     else:
-        status, advice = "ok", None
+        advice = None
+        sentence += better
     details = {"method": primary, "comprehensiveness": comp, "sufficiency": suff, "words_removed": n, "by_method": per_method, "most_faithful": best}
     return Signal("faithfulness", margin, sentence, status, advice, component, details)
 
 
 def saturation_signal(
-    attributions: Mapping[str, "Attribution"], confidence: float, scales: Mapping[str, str]
+    attributions: Mapping[str, "Attribution"], confidence: float, scales: Mapping[str, str], primary: str | None = None
 ) -> Signal | None:
     """Confidence so high that deleting a word changes the probability by almost nothing.
 
-    ``scales``: each method's declared scale (:func:`method_scales`).
+    ``scales``: each method's declared scale (:func:`method_scales`). A flat deletion
+    heatmap is a reason for caution about the judged heatmap (``primary``) only when that
+    heatmap is itself on the probability scale; for a gradient or log-odds heatmap the
+    signal is ``info``: it says which deletion heatmap not to read.
     """
     if confidence <= SATURATED_P:
         return None
@@ -254,10 +316,11 @@ def saturation_signal(
     biggest = max((abs(s) for s in attributions[m].scores), default=0.0)
     details = {"confidence": confidence, "method": m, "max_abs": biggest}
     if biggest < FLAT_LOO:
+        judged = primary is None or scales.get(primary) == "probability"
         return Signal(
             "saturation", biggest,
             f"Confidence {confidence:.4f}: deleting any one word changes it by at most {biggest:.3f}, so the {m} heatmap is flat and its order is noise.",
-            "warn", f"The model is saturated: {read}.", details=details,
+            "warn" if judged else "info", f"The model is saturated: {read}.", details=details,
         )
     return Signal(
         "saturation", biggest,
@@ -421,11 +484,12 @@ def trust_card(
     confidence = float(probs[predicted])
     target = first.target
 
+    scales = method_scales(names) if scales is None else scales
     signals: list[Signal] = []
     for s in (
-        agreement_signal(attributions),
+        agreement_signal(attributions, scales, primary),
         faithfulness_signal(attributions, faithfulness, primary) if faithfulness else None,
-        saturation_signal(attributions, float(probs[target]), method_scales(names) if scales is None else scales),
+        saturation_signal(attributions, float(probs[target]), scales, primary),
         reduction_signal(reduction, first) if reduction is not None else None,
         dknn_signal(dknn, confidence, predicted) if dknn is not None else None,
         noise_signal(attributions),
@@ -433,8 +497,7 @@ def trust_card(
         if s is not None:
             signals.append(s)
     verdict, reasons = verdict_of(signals)
-    components = [s.component for s in signals if s.component is not None]
-    score = sum(components) / len(components) if components else 0.5
+    score = score_of({s.name: s.component for s in signals if s.component is not None})
     return TrustCard(
         words=words,
         predicted=predicted,
@@ -452,6 +515,16 @@ def trust_card(
         fixed=list(first.fixed) if getattr(first, "fixed", None) is not None else None,
         fixed_first=getattr(first, "fixed_first", True),
     )
+
+
+def score_of(components: Mapping[str, float], weights: Mapping[str, float] | None = None) -> float:
+    """The trust score: the weighted mean of the components present (:data:`WEIGHTS`), 0.5
+    when none is (no evidence either way)."""
+    weights = WEIGHTS if weights is None else weights
+    total = sum(weights.get(n, 1.0) for n in components)
+    if not components or total <= 0:
+        return 0.5
+    return float(sum(weights.get(n, 1.0) * c for n, c in components.items()) / total)
 
 
 def verdict_of(signals: Sequence[Signal]) -> tuple[str, list[str]]:

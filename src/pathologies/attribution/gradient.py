@@ -75,5 +75,5 @@ class InputGradient(AttributionMethod):
 
 
 register("gradient", lambda **kw: InputGradient(variant="signed", **kw), description="embedding · gradient, summed over pieces", scale="gradient")
-register("gradient-abs", lambda **kw: InputGradient(variant="abs", **kw), description="|embedding · gradient|", scale="gradient")
-register("gradient-l2", lambda **kw: InputGradient(variant="l2", **kw), description="L2 norm of the gradient", scale="gradient")
+register("gradient-abs", lambda **kw: InputGradient(variant="abs", **kw), description="|embedding · gradient|", scale="magnitude")
+register("gradient-l2", lambda **kw: InputGradient(variant="l2", **kw), description="L2 norm of the gradient", scale="magnitude")

@@ -16,8 +16,11 @@ from .base import AttributionMethod
 
 #: What a score's scale says about saturation: ``probability`` (differences of probabilities:
 #: they flatten when the confidence nears 1), ``evidence`` (log-odds, conformity,
-#: marginalization: they stay informative), ``gradient`` (local slopes), ``score`` (other).
-SCALES = ("probability", "evidence", "gradient", "score")
+#: marginalization: they stay informative), ``gradient`` (local slopes, signed),
+#: ``magnitude`` (unsigned sizes such as |input × gradient| or a gradient's norm: they say how
+#: much a word matters, not in which direction, so the trust card compares them by size),
+#: ``score`` (other).
+SCALES = ("probability", "evidence", "gradient", "magnitude", "score")
 
 
 @dataclass(frozen=True)
