@@ -104,6 +104,9 @@ def analyse(cards: list[dict]) -> dict:
             "trust_score": with_interval(score, correct),
             "trust_score_minus_confidence": paired_difference(score, conf, correct),
             "trust_times_confidence": with_interval([s * c for s, c in zip(score, conf)], correct),
+            # not fitted: the two signals about the prediction itself (the card's dknn component is credibility)
+            "confidence_times_credibility": with_interval([c * component(card, "dknn", 1.0) for c, card in zip(conf, cards)], correct)
+            if "dknn" in names else None,
             "components": {n: with_interval([component(c, n) for c in cards], correct) for n in names},
         },
     }
