@@ -24,7 +24,7 @@ import torch
 from pathologies.data.squad import cloze_squad, parse_squad
 from pathologies.models.pretrained import minilm_path
 from pathologies.models.qa import QAModel, load_qa_model
-from pathologies.qa.runs import run_qa
+from pathologies.audit.qa import run_qa
 from pathologies.qa.training import QATrainConfig, entropy_finetune, evaluate_qa, finetune_qa
 
 ROWS = [("greedy-gradient", 1, "gradient"), ("greedy-loo", 1, "loo"), ("beam3-loo", 3, "loo")]
@@ -39,7 +39,7 @@ def reduce_all(model, dev, out: Path, source: str, rows=ROWS) -> dict:
         t = time.time()
         run_qa(model, dev, out / name, kind="reduce", method=importance, beam=beam, k=5, model_source=source)
         summary = json.loads((out / name / "summary.json").read_text())
-        table[name] = {k: round(summary[k], 3) for k in KEYS} | {"seconds": round(time.time() - t, 1)}
+        table[name] = {k: round(summary["reduction"][k], 3) for k in KEYS} | {"seconds": round(time.time() - t, 1)}
         print(name, json.dumps(table[name]), flush=True)
     return table
 

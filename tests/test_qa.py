@@ -410,12 +410,12 @@ def test_cli_reduce_and_explain_write_run_folders_that_resume(tmp_path, qa_dir):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"]["null_answer"] is True  # the file has unanswerable questions
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["examples"] == 3 and "random_share_span_kept" in summary
+    assert summary["examples"] == 3 and "random_share_span_kept" in summary["reduction"]
     first = (out / "records" / "qa_reductions.jsonl").read_bytes()
     res = runner.invoke(qa_app, ["reduce", str(qa_dir), "--data", str(data), "--out", str(out), "--importance", "loo", "--beam", "2", "--chunk", "2", "--device", "cpu"])
     assert res.exit_code == 0 and (out / "records" / "qa_reductions.jsonl").read_bytes() == first  # nothing redone
     res = runner.invoke(qa_app, ["reduce", str(qa_dir), "--data", str(data), "--out", str(out), "--beam", "3", "--importance", "loo", "--device", "cpu"])
-    assert res.exit_code == 2 and "settings.beam: 2 in the run, 3 now" in res.output
+    assert res.exit_code == 2 and "spec.beam: 2 in the run, 3 now" in res.output
     # stdout JSON lines, one question given on the command line
     res = runner.invoke(qa_app, ["explain", str(qa_dir), "--question", QUESTIONS[0], "--context", CONTEXT, "--method", "loo", "--device", "cpu"])
     assert res.exit_code == 0, res.output
@@ -645,11 +645,12 @@ def test_html_view_of_a_run_and_in_notebooks(tmp_path, qa_dir):
         res = runner.invoke(qa_app, ["report", str(tmp_path / verb), "--out", str(tmp_path / f"{verb}.html")])
         assert res.exit_code == 0, res.output
         page = (tmp_path / f"{verb}.html").read_text()
-        assert page.count('class="qa"') == 3 and "<mark>" in page and "(unanswerable)" in page and "<script" not in page
+        assert page.count('class="example qa"') == 3 and '<mark class="span">' in page and "(unanswerable)" in page
+        assert "<script" not in page
     att = explain_qa(load_qa_model(qa_dir), examples()[0], "loo")[0]
-    assert "<mark>" in att._repr_html_() and att.words[3] in att._repr_html_()
+    assert '<mark class="span">' in att._repr_html_() and att.words[3] in att._repr_html_()
     res = runner.invoke(qa_app, ["report", str(tmp_path), "--out", str(tmp_path / "x.html")])
-    assert res.exit_code == 2 and "not a QA run folder" in res.output
+    assert res.exit_code == 2 and "is not a run folder" in res.output
 
 
 def test_integrated_gradients_add_up_to_the_span_probability_against_the_pad_baseline(model, raw):

@@ -73,6 +73,23 @@ def _print_table(run) -> None:
         console.print(f"trust checks: {verdicts} (mean trust score {trust['mean_score']:.3f})")
 
 
+def _print_qa_summary(run) -> None:
+    """A question-answering run's summary in the terminal: exact match, F1, the reduction."""
+    from rich.table import Table
+
+    from .report.qa_view import QA_REDUCTION_LABELS, qa_summary_rows
+
+    view = Table(f"{run.name}: question answering", "")
+    for label, value in qa_summary_rows(run.summary):
+        view.add_row(label, value)
+    red = run.summary.get("reduction") or {}
+    for k, label in QA_REDUCTION_LABELS.items():
+        if k in red and k != "reduced_length_histogram":
+            v = red[k]
+            view.add_row(label, f"{v:.4f}" if isinstance(v, float) else str(v))
+    console.print(view)
+
+
 def run_audit(
     model: str, data: str, out: Optional[Path], *, limit, methods: str, metrics: str, reduce: str, reduce_by, share,
     seed, chunk, show, mlm, index, imports, as_names, set_, device, data_dir, show_progress: bool = True,
@@ -198,7 +215,7 @@ def _runs_for(sources: list[str], data: Optional[str], runs_dir: Path, **given) 
 
 @app.command()
 def report(
-    runs: List[str] = typer.Argument(..., help="Run folders (pathologies audit --out); several = side by side."),
+    runs: List[str] = typer.Argument(..., help="Run folders (pathologies audit --out, or pathologies qa explain|reduce --out); several = side by side."),
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
     show: int = typer.Option(5, help="Example sentences shown as heatmaps and reduction paths."),
     data: Optional[str] = typer.Option(None, "--data", help="Given model folders instead of runs: audit them on NAME:SPLIT first."),
@@ -226,6 +243,9 @@ def report(
         written = write_report(loaded, out, n_show=show)
     except InputError as err:
         _fail(str(err))
+    for run in loaded:
+        if run.task == "qa":
+            _print_qa_summary(run)
     console.print(f"report written to {written}")
 
 

@@ -13,8 +13,7 @@ from typing import Optional
 
 import typer
 
-from .cli_common import DeviceOpt, EncodingOpt, LimitOpt, TrustOpt, _fail
-from .report.qa_view import qa_report_html
+from .cli_common import DeviceOpt, EncodingOpt, LimitOpt, TrustOpt, _fail, names
 from .text import InputError
 
 qa_app = typer.Typer(
@@ -104,36 +103,26 @@ def render(record) -> str:
 def report(
     run: Path = typer.Argument(..., help="A QA run folder (pathologies qa explain|reduce --out RUN)."),
     out: Path = typer.Option(..., "--out", help="The HTML file to write."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="The first N questions."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Questions shown (default: all)."),
 ) -> None:
-    """Render a QA run folder as one HTML page: question heatmaps beside their contexts with
-    the answer span marked (reductions with their paths and random baseline). No model needed."""
-    from .qa.records import QAAttribution, QAReduction
+    """Render a QA run folder as one HTML page (as pathologies report RUN does); no model needed.
+
+    Question heatmaps beside their contexts with the answer span marked, reductions with their
+    paths and random baseline, exact match / F1, provenance.
+    """
+    from .audit import Run
+    from .report.html import write_report
 
     try:
-        manifest = run / "manifest.json"
-        if not manifest.is_file():
-            raise InputError(f"{run}: not a QA run folder (no manifest.json)")
-        try:
-            kind = json.loads(manifest.read_text()).get("kind")
-        except json.JSONDecodeError:
-            raise InputError(f"{manifest}: not valid JSON; the run folder is damaged") from None
-        name, cls = ("qa_attributions.jsonl", QAAttribution) if kind == "explain" else ("qa_reductions.jsonl", QAReduction)
-        path = run / "records" / name
-        if not path.is_file():
-            raise InputError(f"{path}: missing; the run has no records yet")
-        records = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if limit is not None and len(records) >= limit:
-                break
-            try:
-                records.append(cls.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError, KeyError) as err:
-                raise InputError(f"{path}: line {n} is not a {cls.__name__} record ({type(err).__name__})") from None
-        out.write_text(qa_report_html(records, title=f"pathologies: QA {kind} · {run.name}"), encoding="utf-8")
+        if limit is not None and limit < 1:
+            raise InputError("--limit must be a positive integer")
+        loaded = Run.load(run)
+        if loaded.task != "qa":
+            raise InputError(f"{run} holds a classifier run, not a QA run; render it with pathologies report")
+        write_report([loaded], out, title=f"pathologies: question answering · {loaded.name}", n_show=limit or loaded.manifest["data"]["examples"])
     except InputError as err:
         _fail(str(err))
-    print(f"wrote {out} ({len(records)} questions)")
+    print(f"wrote {out} ({loaded.manifest['data']['examples']} questions)")
 
 
 def _emit(records, out: Optional[Path], summary_name: str, show: Optional[int]) -> None:
@@ -141,7 +130,7 @@ def _emit(records, out: Optional[Path], summary_name: str, show: Optional[int]) 
         for r in records:
             print(json.dumps(r.to_dict()))
     else:
-        print(f"{len(records)} questions in {out} (records/{summary_name}, summary.json)")
+        print(f"{len(records)} records in {out} (records/{summary_name}, summary.json); view: pathologies report {out}")
     n = (3 if out is not None else 0) if show is None else show
     for r in records[:n]:  # without --out the view goes to stderr: stdout stays JSON lines
         print(render(r), file=sys.stdout if out is not None else sys.stderr)
@@ -153,7 +142,7 @@ def explain(
     data: Optional[str] = DataOpt,
     question: Optional[str] = QuestionOpt,
     context: Optional[str] = ContextOpt,
-    method: str = typer.Option("gradient", "--method", help="gradient, gradient-abs, gradient-l2, integrated-gradients, loo, loo-log-odds, erasure-unk, erasure-pad."),
+    method: str = typer.Option("gradient", "--method", help="gradient, gradient-abs, gradient-l2, integrated-gradients, loo, loo-log-odds, erasure-unk, erasure-pad; several, comma-separated, with --out."),
     limit: Optional[int] = LimitOpt,
     out: Optional[Path] = OutOpt,
     chunk: int = typer.Option(32, "--chunk", help="Questions computed and written together."),
@@ -166,17 +155,23 @@ def explain(
     show: Optional[int] = ShowOpt,
 ) -> None:
     """Score each question word for the predicted answer span (one JSON line per question)."""
+    from .audit.qa import run_qa
     from .qa.explain import explain_qa, qa_method
-    from .qa.runs import run_qa
 
     try:
-        qa_method(method)
+        methods = names(method)
+        if not methods:
+            raise InputError("--method names no method")
+        for name in methods:
+            qa_method(name)
+        if len(methods) != 1 and out is None:
+            raise InputError("several methods need --out (a run folder holds them side by side)")
         m, dataset = _setup(model, data, question, context, limit, null, max_length, stride, device, trust_remote_code, encoding)
         if out is not None:
-            records = run_qa(m, dataset, out, kind="explain", method=method, chunk=chunk, model_source=model,
-                             data_spec=data, show_progress=sys.stderr.isatty())
+            records = run_qa(m, dataset, out, kind="explain", method=methods, chunk=chunk, model_source=model,
+                             data_spec=data, show_progress=sys.stderr.isatty()).attributions()
         else:
-            records = explain_qa(m, dataset, method)
+            records = explain_qa(m, dataset, methods[0])
     except InputError as err:
         _fail(str(err))
     _emit(records, out, "qa_attributions.jsonl", show)
@@ -206,8 +201,8 @@ def reduce(
     """Remove question words while the predicted span stays exactly the same (greedy or beam)."""
     from .qa.explain import qa_method
     from .qa.records import summarize_qa
+    from .audit.qa import run_qa
     from .qa.reduction import reduce_questions
-    from .qa.runs import run_qa
 
     try:
         qa_method(importance)
@@ -216,7 +211,7 @@ def reduce(
         m, dataset = _setup(model, data, question, context, limit, null, max_length, stride, device, trust_remote_code, encoding)
         if out is not None:
             records = run_qa(m, dataset, out, kind="reduce", method=importance, beam=beam, k=k, chunk=chunk,
-                             model_source=model, data_spec=data, show_progress=sys.stderr.isatty(), seed=seed)
+                             model_source=model, data_spec=data, show_progress=sys.stderr.isatty(), seed=seed).reductions()
         else:
             records = reduce_questions(m, dataset, importance=importance, beam=beam, k=k, random_seed=seed)
     except InputError as err:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit import RunFolder
-from ..audit.folder import COMMITS
+from ..audit.folder import COMMITS, QA_KINDS, task_of
 from ..records import Attribution, Reduction, TrustCard, label_name
 from ..text import InputError
 
@@ -46,8 +46,11 @@ def _value(line: str, key: str, start: int = 0, last: bool = False) -> tuple[Any
 #: Sort keys: the row field each sorts on.
 SORTS = {
     "index": "index", "confidence": "confidence", "trust": "score", "comprehensiveness": "comprehensiveness",
-    "sufficiency": "sufficiency", "reduced": "reduced", "length": "length",
+    "sufficiency": "sufficiency", "reduced": "reduced", "length": "length", "f1": "f1",
 }
+#: The sort keys of a classifier run's table, and of a question-answering run's.
+CLASSIFIER_SORTS = tuple(k for k in SORTS if k != "f1")
+QA_SORTS = ("index", "confidence", "reduced", "length", "f1")
 VERDICTS = ("trust", "caution", "do not trust")
 PAGE_SIZES = (25, 50, 100, 200)
 #: Agreement statuses that mean the methods disagree (the card's agreement signal).
@@ -81,11 +84,16 @@ class Row:
     agreement: str | None = None
     reduced: int | None = None
     reduced_to: str | None = None
+    #: A QA answer's SQuAD exact match and F1, as the run stored them (None: no gold answer).
+    exact: float | None = None
+    f1: float | None = None
     #: (kind, method or None) -> (offset, length) of the record line in its file.
     where: dict[tuple[str, str | None], tuple[int, int]] = field(default_factory=dict)
 
     @property
     def correct(self) -> bool | None:
+        if self.exact is not None:  # a QA answer: right when it matches a gold answer exactly
+            return self.exact == 1.0
         return None if self.label is None or self.predicted is None else self.label == self.predicted
 
     @property
@@ -121,7 +129,10 @@ class Query:
     FIELDS = ("label", "pred", "verdict", "correct", "disagree", "word", "reduced", "min_reduced", "max_reduced", "sort", "order", "page", "per")
 
     @classmethod
-    def parse(cls, params: Any, labels: list[str]) -> "Query":
+    def parse(cls, params: Any, labels: list[str], sorts: Any = None) -> "Query":
+        """The checked query; ``sorts``: the sort keys this run's table offers (default: a
+        classifier run's)."""
+        sorts = sorts if sorts is not None else CLASSIFIER_SORTS
         q = cls()
         for key in params.keys():
             if key not in cls.FIELDS:
@@ -153,8 +164,8 @@ class Query:
         if q.per not in PAGE_SIZES:
             raise BadRequest(f"per: one of {', '.join(map(str, PAGE_SIZES))}, not {q.per}")
         q.sort = get("sort") or "index"
-        if q.sort not in SORTS:
-            raise BadRequest(f"sort: one of {', '.join(SORTS)}, not {q.sort!r}")
+        if q.sort not in sorts:
+            raise BadRequest(f"sort: one of {', '.join(sorts)}, not {q.sort!r}")
         q.order = get("order") or "asc"
         if q.order not in ("asc", "desc"):
             raise BadRequest(f"order: asc or desc, not {q.order!r}")
@@ -192,18 +203,30 @@ class Query:
         return True
 
 
+def open_index(path: str | Path, key: int) -> "RunIndex":
+    """The index of a run folder: a classifier run's, or a question-answering run's."""
+    manifest = RunFolder(path).manifest()  # a clear error for a folder that is no run
+    return (QARunIndex if task_of(manifest) == "qa" else RunIndex)(path, key)
+
+
 class RunIndex:
     """One run folder, indexed for the app (see the module docstring)."""
+
+    task = "classify"
+    #: The record kinds read, and in which order.
+    kinds: tuple[str, ...] = APP_KINDS
+    scan_order: tuple[str, ...] = SCAN_ORDER
+    sorts: tuple[str, ...] = CLASSIFIER_SORTS
 
     def __init__(self, path: str | Path, key: int):
         self.path = Path(path)
         self.key = key
-        self.folder = RunFolder(self.path)
+        self.folder = RunFolder(self.path, self.kinds)
         self.manifest = self.folder.manifest()  # a clear error for a folder that is no run
-        self.labels: list[str] = list(self.manifest["model"]["labels"])
+        self.labels: list[str] = list(self.manifest["model"].get("labels", []))
         self.methods: list[str] = list(self.manifest["spec"]["methods"])
         self.rows: dict[int, Row] = {}
-        self._read: dict[str, int] = {k: 0 for k in APP_KINDS}
+        self._read: dict[str, int] = {k: 0 for k in self.kinds}
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.refresh()
@@ -235,10 +258,10 @@ class RunIndex:
             if stamp == self._stamp:
                 return
             sizes = self.folder.committed_sizes()
-            if any(sizes.get(k, 0) < self._read[k] for k in APP_KINDS):  # the folder was made again
+            if any(sizes.get(k, 0) < self._read[k] for k in self.kinds):  # the folder was made again
                 self.manifest = self.folder.manifest()
-                self.rows, self._read = {}, {k: 0 for k in APP_KINDS}
-            for kind in SCAN_ORDER:
+                self.rows, self._read = {}, {k: 0 for k in self.kinds}
+            for kind in self.scan_order:
                 end = sizes.get(kind, 0)
                 if end > self._read[kind]:
                     self._read[kind] = self._scan(kind, self._read[kind], end)
@@ -420,13 +443,13 @@ class RunIndex:
                 out.append(Attribution.from_dict(rec))
         return out
 
+    def by_method(self, row: Row, kind: str) -> dict[str, dict[str, Any]]:
+        """An example's records of one kind, by method (in the run's method order)."""
+        found = {m: self.record(row, kind, m) for m in self.methods}
+        return {m: rec for m, rec in found.items() if rec is not None}
+
     def metrics(self, row: Row) -> dict[str, dict[str, Any]]:
-        out = {}
-        for m in self.methods:
-            rec = self.record(row, "metrics", m)
-            if rec is not None:
-                out[m] = rec
-        return out
+        return self.by_method(row, "metrics")
 
     def reduction(self, row: Row) -> Reduction | None:
         rec = self.record(row, "reductions")
@@ -442,3 +465,62 @@ class RunIndex:
         if not self.complete:
             return []
         return self.folder.read_table(name) or []
+
+
+class QARunIndex(RunIndex):
+    """A question-answering run folder, indexed for the app: per question its words, the
+    predicted answer (``predicted``) and gold answers (``label``), the span's probability, the
+    stored exact match / F1 (``correct``: an exact match) and the reduced length. QA runs are
+    read line by line (their records carry no trust cards or metrics to skip ahead on)."""
+
+    task = "qa"
+    kinds = QA_KINDS
+    scan_order = ("qa_reductions", "qa_attributions")
+    sorts = QA_SORTS
+
+    def __init__(self, path: str | Path, key: int):
+        super().__init__(path, key)
+        spec = self.manifest["spec"]
+        self.reduced_by: str | None = spec.get("reduce_by")
+
+    def _locate(self, head: str, offset: int, length: int) -> bool:
+        return False
+
+    def _add_fast(self, kind: str, line: str, offset: int, length: int) -> None:
+        self._add(kind, json.loads(line), offset, length)
+
+    def _add(self, kind: str, r: dict[str, Any], offset: int, length: int) -> None:
+        row = self._row(int(r["index"]))
+        row.uid = row.uid or r.get("uid")
+        method = r.get("method") if kind == "qa_attributions" else None
+        row.where[(kind, method)] = (offset, length)
+        if kind == "qa_reductions":
+            row.reduced, row.reduced_to = len(r["final"]), " ".join(r["final"])
+        if not row.words_json:
+            row.set_words(r["words"] if kind == "qa_attributions" else r["original"])
+            row.predicted = r["answer"] or "(no answer)"
+            row.label = " | ".join(r.get("gold") or []) or ("(unanswerable)" if r.get("is_impossible") else None)
+            row.confidence = r["probability"] if kind == "qa_attributions" else r["original_confidence"]
+            row.exact, row.f1 = r.get("exact_match"), r.get("f1")
+
+    def qa_attributions(self, row: Row) -> dict[str, dict[str, Any]]:
+        """The stored attribution lines of a question, by method."""
+        return self.by_method(row, "qa_attributions")
+
+    def qa_reduction(self, row: Row) -> dict[str, Any] | None:
+        return self.record(row, "qa_reductions")
+
+    def attributions(self, row: Row) -> list:  # the classifier pages' view of a row: none here
+        return []
+
+    def metrics(self, row: Row) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def reduction(self, row: Row) -> None:
+        return None
+
+    def card(self, row: Row) -> None:
+        return None
+
+    def corpus(self, name: str) -> list[dict[str, Any]]:
+        return []

@@ -43,10 +43,10 @@ PAGES = {
 
     "home": """{% extends 'layout' %}{% import 'macros' as m %}{% block body %}
 {% if runs %}<h2>Runs</h2>
-<table class="rows"><tr><th>run</th><th>model</th><th>data</th><th>examples</th><th>methods</th><th>trust</th><th></th></tr>
-{% for r in runs %}<tr><td><a href="/run/{{ r.key }}">{{ r.name }}</a></td><td>{{ r.model }}</td><td>{{ r.data }}</td>
+<table class="rows" id="runs"><tr><th>run</th><th>task</th><th>model</th><th>data</th><th>examples</th><th>methods</th><th>trust</th><th></th></tr>
+{% for r in runs %}<tr><td><a href="/run/{{ r.key }}">{{ r.name }}</a></td><td class="task">{{ r.task }}</td><td>{{ r.model }}</td><td>{{ r.data }}</td>
 <td class="num">{{ r.indexed }}{% if not r.complete %} of {{ r.examples }} (being written){% endif %}</td><td>{{ r.methods }}</td><td>{{ r.trust }}</td>
-<td><a href="/run/{{ r.key }}/corpus">corpus view</a></td></tr>{% endfor %}</table>
+<td>{% if r.corpus %}<a href="/run/{{ r.key }}/corpus">corpus view</a>{% endif %}</td></tr>{% endfor %}</table>
 {% else %}<p class="meta">No runs given (pathologies serve RUN ...).</p>{% endif %}
 {% if models %}<h2>Models</h2><ul>{% for mo in models %}<li>{{ mo.name }} <span class="meta">{{ mo.family }} · labels {{ mo.labels }}</span></li>{% endfor %}</ul>
 <p><a href="/live">Check a sentence live</a></p>{% else %}<p class="meta">No model given: browse only (pathologies serve RUN --model DIR for live checks).</p>{% endif %}
@@ -100,6 +100,45 @@ PAGES = {
 <div class="cols" id="others" style="--n: {{ others|length + 1 }}"><div><h3>{{ run_name }}</h3>{% if heatmaps %}{{ m.heatmap_rows(heatmaps) }}{% endif %}{{ card or '' }}</div>
 {% for o in others %}<div class="other-run"><h3><a href="/run/{{ o.key }}/example/{{ example_index }}">{{ o.name }}</a></h3><p class="meta">{{ o.model }}</p>
 {% if o.heatmaps %}{{ m.heatmap_rows(o.heatmaps) }}{% endif %}{{ o.card or '' }}</div>{% endfor %}</div>{% endif %}
+{% endblock %}""",
+
+    "qa_table": """{% extends 'layout' %}{% import 'macros' as m %}{% block body %}
+<p class="meta">{{ run.subtitle }} · extractive question answering</p>
+{{ m.kv_table(run.summary_rows) }}
+<form class="filters" method="get" action="/run/{{ run.key }}">
+<label>answer right (exact match)<select name="correct"><option value="">any</option>{% for v in ['yes', 'no'] %}<option{% if q.correct == v %} selected{% endif %}>{{ v }}</option>{% endfor %}</select></label>
+<label>reduced length ≥<input name="min_reduced" size="3" value="{{ q.min_reduced if q.min_reduced is not none else '' }}"></label>
+<label>≤<input name="max_reduced" size="3" value="{{ q.max_reduced if q.max_reduced is not none else '' }}"></label>
+<label>question word<input name="word" size="10" value="{{ q.word }}"></label>
+<label>sort<select name="sort">{% for s in sorts %}<option{% if q.sort == s %} selected{% endif %}>{{ s }}</option>{% endfor %}</select></label>
+<label>order<select name="order">{% for o in ['asc', 'desc'] %}<option{% if q.order == o %} selected{% endif %}>{{ o }}</option>{% endfor %}</select></label>
+<label>per page<select name="per">{% for n in page_sizes %}<option{% if q.per == n %} selected{% endif %}>{{ n }}</option>{% endfor %}</select></label>
+<button type="submit" id="apply">apply</button> <a href="/run/{{ run.key }}">clear</a></form>
+<p class="meta" id="count">{{ total }} of {{ indexed }} questions{% if total %}; {{ first }}–{{ last }} shown{% endif %}</p>
+<table class="rows" id="examples"><tr><th>#</th><th>question</th><th>predicted answer</th><th>gold</th>
+<th><a href="{{ sort_links.confidence }}">p(span)</a></th><th><a href="{{ sort_links.f1 }}">F1</a></th>
+<th><a href="{{ sort_links.length }}">words</a></th><th><a href="{{ sort_links.reduced }}">reduced</a></th><th>reduced to</th></tr>
+{% for r in rows %}<tr class="ex"><td><a href="/run/{{ run.key }}/example/{{ r.index }}">{{ r.index }}</a></td>
+<td><a href="/run/{{ run.key }}/example/{{ r.index }}">{{ r.text|truncate(140) }}</a></td>
+<td{% if r.correct is false %} class="wrong"{% endif %}>{{ r.predicted|truncate(80) }}</td><td>{{ (r.label or '–')|truncate(80) }}</td>
+<td class="num">{{ fmt(r.confidence) }}</td><td class="num">{{ fmt(r.f1) }}</td><td class="num">{{ r.length }}</td>
+<td class="num">{{ r.reduced if r.reduced is not none else '–' }}</td><td>{{ r.reduced_to or '–' }}</td></tr>{% endfor %}</table>
+<p class="pager">{% if prev %}<a href="{{ prev }}" id="prev">← previous</a>{% endif %}<span>page {{ q.page }} of {{ pages }}</span>{% if next %}<a href="{{ next }}" id="next">next →</a>{% endif %}</p>
+<details><summary>Provenance</summary>{{ m.provenance(run.provenance) }}</details>
+{% endblock %}""",
+
+    "qa_example": """{% extends 'layout' %}{% import 'macros' as m %}{% block body %}
+<p class="meta"><a href="/run/{{ key }}">← {{ run_name }}</a>{% if neighbours.prev is not none %} · <a href="/run/{{ key }}/example/{{ neighbours.prev }}">previous question</a>{% endif %}{% if neighbours.next is not none %} · <a href="/run/{{ key }}/example/{{ neighbours.next }}">next question</a>{% endif %}</p>
+{% if question %}<h2>Question heatmaps</h2>
+<p class="meta">One row per method: blue raises the predicted span's target, red lowers it (each row scaled to its largest |score|); below, the context with the predicted span marked. Hover a word for its score.</p>
+<div id="question">{{ m.qa_question(question) }}</div>{% endif %}
+{% if reduction %}<h2>Question reduction, step {{ step }} of {{ steps }}</h2>
+<p class="meta">Words ranked by {{ reduced_by }}; each line: the span's probability, the heatmap of that step, the word removed next struck out. The span stays exactly the same.</p>
+<p class="pager" id="steps">{% if step > 0 %}<a href="?step={{ step - 1 }}" id="step-back">← step back</a>{% endif %}
+{% if step < steps %}<a href="?step={{ step + 1 }}" id="step-next">next step →</a>{% endif %}<a href="?step={{ steps }}">whole path</a></p>
+{% if removed %}<p class="meta" id="removed">Removed so far: {% for w in removed %}<b>{{ w.word }}</b> (then {{ w.confidence }}){% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+<div id="reduction">{{ m.qa_reduction(reduction) }}</div>{% endif %}
+{% if not question and not reduction %}<p class="meta">No records for this question.</p>{% endif %}
 {% endblock %}""",
 
     "corpus": """{% extends 'layout' %}{% block body %}

@@ -7,6 +7,11 @@ addressed by their position)::
     /run/{run}                     a run's examples: filters, sort, pages
     /run/{run}/example/{index}     heatmaps (a row per method), reduction path step by step, trust card
     /run/{run}/corpus              decisive words and word importance, linked to their examples
+
+A question-answering run (``pathologies qa explain|reduce --out RUN``) is listed beside the
+classifier runs; its table filters on the answer being right and the reduced length, and its
+example page shows the question heatmaps, the context with the predicted span marked, the gold
+answers and the reduction path step by step.
     /live                          a text or pair checked by the models (with an edit: what moved)
 
 A bad request is answered with its reason (400, 404, 405) and the server goes on; an error
@@ -33,10 +38,12 @@ from starlette.routing import Route
 
 from ..metrics import METRICS
 from ..records import Attribution, Reduction, TrustCard, label_name
+from ..qa.records import QAReduction
+from ..report.qa_view import QA_REDUCTION_LABELS, qa_provenance_rows, qa_question_view, qa_reduction_view, qa_summary_rows
 from ..report.trust_view import card_html
 from ..report.views import corpus_view, example_heatmaps, provenance_rows, reduction_view
 from ..text import InputError
-from .index import PAGE_SIZES, SORTS, VERDICTS, BadRequest, Query, RunIndex
+from .index import PAGE_SIZES, VERDICTS, BadRequest, QARunIndex, Query, RunIndex, open_index
 from .live import BEAMS, Live, diff_rows, make_example
 from .pages import environment
 
@@ -58,7 +65,7 @@ class App:
     """The state behind the pages: the indexed runs and the live models."""
 
     def __init__(self, runs: Sequence[str | Path] = (), live: Live | None = None):
-        self.runs = [RunIndex(p, i) for i, p in enumerate(runs)]
+        self.runs = [open_index(p, i) for i, p in enumerate(runs)]
         self.live = live if live is not None and live.models else None
         self.env = environment()
 
@@ -85,43 +92,80 @@ class App:
         for r in self.runs:
             r.refresh()
             trust = (r.summary() or {}).get("trust") or {}
+            spec = r.manifest["spec"]
+            qa = r.task == "qa"
             runs.append({
-                "key": r.key, "name": r.name, "model": r.manifest["model"]["source"],
+                "key": r.key, "name": r.name, "model": r.manifest["model"]["source"], "task": "question answering" if qa else "classifier",
                 "data": r.manifest["data"]["spec"] or "given examples", "examples": r.examples, "indexed": len(r.rows),
-                "complete": r.complete, "methods": ", ".join(r.methods),
+                "complete": r.complete, "corpus": not qa,
+                "methods": ", ".join(r.methods) if not qa or spec["kind"] == "explain" else f"{spec['reduce']} reduction by {spec['reduce_by']}",
                 "trust": ", ".join(f"{k}: {v}" for k, v in (trust.get("verdicts") or {}).items()) or "–",
             })
         models = self.live.models if self.live else []
         return self.page("home", title="pathologies", runs=runs, models=models)
 
-    def table(self, request: Request) -> HTMLResponse:
-        run = self.run(request)
-        q = Query.parse(request.query_params, run.labels)
+    def _select(self, request: Request, run: RunIndex, sortable: Sequence[str]):
+        """The filtered, sorted page of a run's table, with its links."""
+        q = Query.parse(request.query_params, run.labels, run.sorts)
         rows, total = run.select(q)
         pages = max(1, -(-total // q.per))
         if q.page > pages:
             raise BadRequest(f"page {q.page}: these filters give {pages} page(s)", 404)
         base = f"/run/{run.key}?"
         link = lambda **kw: base + urlencode(q.params(**kw))  # noqa: E731
-        sort_links = {
-            s: link(sort=s, order="asc" if q.sort == s and q.order == "desc" else "desc", page=1)
-            for s in ("confidence", "comprehensiveness", "reduced", "trust")
+        return {
+            "q": q, "rows": rows, "total": total, "indexed": len(run.rows), "pages": pages,
+            "first": (q.page - 1) * q.per + 1, "last": (q.page - 1) * q.per + len(rows),
+            "prev": link(page=q.page - 1) if q.page > 1 else None, "next": link(page=q.page + 1) if q.page < pages else None,
+            "sort_links": {s: link(sort=s, order="asc" if q.sort == s and q.order == "desc" else "desc", page=1) for s in sortable},
+            "sorts": list(run.sorts), "page_sizes": PAGE_SIZES,
         }
+
+    def _subtitle(self, run: RunIndex) -> str:
+        data = run.manifest["data"]
+        return (f"{run.manifest['model']['source']} on {data['spec'] or 'given examples'} ({data['examples']} examples)"
+                + ("" if run.complete else " — being written: the committed examples so far"))
+
+    def table(self, request: Request) -> HTMLResponse:
+        run = self.run(request)
+        if isinstance(run, QARunIndex):
+            return self.qa_table(request, run)
         summary = run.summary() or {}
         table = summary.get("methods", {})
-        data = run.manifest["data"]
         return self.page(
-            "run", title=f"{run.name}", q=q, rows=rows, total=total, indexed=len(run.rows), pages=pages,
-            first=(q.page - 1) * q.per + 1, last=(q.page - 1) * q.per + len(rows),
-            prev=link(page=q.page - 1) if q.page > 1 else None, next=link(page=q.page + 1) if q.page < pages else None,
-            labels=run.labels, verdicts=VERDICTS, sorts=list(SORTS), page_sizes=PAGE_SIZES, sort_links=sort_links,
-            info=METRICS,
+            "run", title=f"{run.name}", labels=run.labels, verdicts=VERDICTS, info=METRICS,
+            **self._select(request, run, ("confidence", "comprehensiveness", "reduced", "trust")),
             run={
                 "key": run.key, "table": table, "provenance": provenance_rows(run.manifest), "metric_names": [k for k in METRICS if any(k in r for r in table.values())],
-                "subtitle": f"{run.manifest['model']['source']} on {data['spec'] or 'given examples'} ({data['examples']} examples)"
-                + ("" if run.complete else " — being written: the committed examples so far"),
+                "subtitle": self._subtitle(run),
             },
         )
+
+    def qa_table(self, request: Request, run: QARunIndex) -> HTMLResponse:
+        """A question-answering run's questions: right or not, reduced length, word; sorted."""
+        summary = run.summary() or {}
+        rows = qa_summary_rows(summary) + [
+            (label, f"{v:.4f}" if isinstance(v, float) else str(v))
+            for k, label in QA_REDUCTION_LABELS.items() if k in (summary.get("reduction") or {}) and k != "reduced_length_histogram"
+            for v in [summary["reduction"][k]]
+        ]
+        return self.page(
+            "qa_table", title=run.name, **self._select(request, run, ("confidence", "f1", "reduced", "length")),
+            run={"key": run.key, "summary_rows": rows, "provenance": qa_provenance_rows(run.manifest), "subtitle": self._subtitle(run)},
+        )
+
+    def _step(self, request: Request, path_length: int) -> tuple[int, int]:
+        """The reduction step asked for (default: the whole path) and the last step."""
+        steps = max(path_length - 1, 0)
+        raw = request.query_params.get("step", str(steps))
+        if not raw.isdigit() or int(raw) > steps:
+            raise BadRequest(f"step: a whole number from 0 to {steps}, not {raw!r}")
+        return int(raw), steps
+
+    def _neighbours(self, run: RunIndex, index: int) -> dict[str, int | None]:
+        indices = sorted(run.rows)
+        pos = indices.index(index)
+        return {"prev": indices[pos - 1] if pos else None, "next": indices[pos + 1] if pos + 1 < len(indices) else None}
 
     def example(self, request: Request) -> HTMLResponse:
         run = self.run(request)
@@ -129,6 +173,8 @@ class App:
         if unknown:
             raise BadRequest(f"unknown parameter {sorted(unknown)[0]!r}; an example page takes: step")
         row = run.row(request.path_params["index"])
+        if isinstance(run, QARunIndex):
+            return self.qa_example(request, run, row)
         atts = {a.method: a.to_dict() for a in run.attributions(row)}
         reduction = run.reduction(row)
         card = run.card(row)
@@ -136,9 +182,7 @@ class App:
             "key": run.key, "run_name": run.name, "example_index": row.index, "heatmaps": example_heatmaps(atts, run.methods) if atts else None,
             "card": Markup(card_html(card)) if card else None, "reduction": None,
         }
-        indices = sorted(run.rows)
-        pos = indices.index(row.index)
-        context["neighbours"] = {"prev": indices[pos - 1] if pos else None, "next": indices[pos + 1] if pos + 1 < len(indices) else None}
+        context["neighbours"] = self._neighbours(run, row.index)
         metric_rows = []
         for m, rec in run.metrics(row).items():
             for k in ("comprehensiveness", "sufficiency", "credibility"):
@@ -146,17 +190,11 @@ class App:
                     metric_rows.append((f"{m}: {METRICS[k].display if k in METRICS else k}", f"{rec[k]:.4f}"))
         context["metric_rows"] = metric_rows
         if reduction is not None:
-            steps = len(reduction.path) - 1
-            raw = request.query_params.get("step", str(steps) if steps >= 0 else "0")
-            if not raw.isdigit() or int(raw) > max(steps, 0):
-                raise BadRequest(f"step: a whole number from 0 to {max(steps, 0)}, not {raw!r}")
-            step = int(raw)
+            step, steps = self._step(request, len(reduction.path))
             view = reduction_view(reduction)
             view["steps"] = view["steps"][: step + 1]
             context.update(
-                reduction=view, step=step, steps=max(steps, 0), reduced_by=reduction.importance,
-                removed=[{"word": s.removed, "confidence": f"{reduction.path[i + 1].confidence:.3f}"}
-                         for i, s in enumerate(reduction.path[:step])],
+                reduction=view, step=step, steps=steps, reduced_by=reduction.importance, removed=_removed(reduction, step),
             )
         if self.live is not None:
             first = next(iter(atts.values()), None)
@@ -168,12 +206,31 @@ class App:
         title = f"{run.name} · example {row.index}" + (f" ({row.uid})" if row.uid else "")
         return self.page("example", title=title, **context)
 
+    def qa_example(self, request: Request, run: QARunIndex, row) -> HTMLResponse:
+        """A question: its heatmaps (a row per method) beside the context with the predicted span
+        marked and the gold answers; the reduction path step by step with the random baseline."""
+        atts = run.qa_attributions(row)
+        stored = run.qa_reduction(row)
+        context: dict[str, Any] = {
+            "key": run.key, "run_name": run.name, "neighbours": self._neighbours(run, row.index),
+            "question": qa_question_view(atts, run.methods) if atts else None, "reduction": None,
+        }
+        if stored is not None:
+            reduction = QAReduction.from_dict(stored)
+            step, steps = self._step(request, len(reduction.path))
+            context.update(
+                reduction=qa_reduction_view(reduction, stored, steps=step), step=step, steps=steps,
+                reduced_by=reduction.importance, removed=_removed(reduction, step),
+            )
+        title = f"{run.name} · question {row.index}" + (f" ({row.uid})" if row.uid else "")
+        return self.page("qa_example", title=title, **context)
+
     def _same_example_elsewhere(self, run: RunIndex, index: int) -> list[dict[str, Any]]:
         """The same example in the other runs made on the same data (the manifests' data hash):
         their heatmaps and cards, for runs side by side (e.g. before and after fine-tuning)."""
         out = []
         for other in self.runs:
-            if other is run or other.manifest["data"].get("sha256") != run.manifest["data"].get("sha256"):
+            if other is run or other.task != run.task or other.manifest["data"].get("sha256") != run.manifest["data"].get("sha256"):
                 continue
             other.refresh()
             row = other.rows.get(index)
@@ -190,6 +247,8 @@ class App:
 
     def corpus(self, request: Request) -> HTMLResponse:
         run = self.run(request)
+        if run.task == "qa":
+            raise BadRequest(f"run {run.name} is a question-answering run: it has no corpus view", 404)
         if request.query_params:
             raise BadRequest("the corpus view takes no parameters")
         c = corpus_view(run, per_class=20)
@@ -269,6 +328,11 @@ class App:
             out["diff"]["reduction"], out["diff"]["card"] = _path_and_card(after)
             out["seconds"] += f" + {s2:.2f} s (edit)"
         return out
+
+
+def _removed(reduction: Reduction | QAReduction, step: int) -> list[dict[str, str]]:
+    """The words removed up to ``step``, each with the confidence after its removal."""
+    return [{"word": s.removed, "confidence": f"{reduction.path[i + 1].confidence:.3f}"} for i, s in enumerate(reduction.path[:step])]
 
 
 def _path_and_card(records: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any] | None, Markup | None]:

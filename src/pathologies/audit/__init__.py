@@ -6,11 +6,11 @@ reductions and figure data chunk by chunk into a folder (manifest + records + su
 """
 
 from .folder import RunFolder, RunMismatch
-from .loaded import Run, summarize_run
+from .loaded import QARun, Run, summarize_run
 
 _LAZY = {
     "AuditSpec": "spec", "ImportedScores": "imported", "audit": "run", "fit_examples": "run", "check": "checking",
-    "check_spec": "checking", "explain_to_file": "explain", "audit_sources": "sources",
+    "check_spec": "checking", "explain_to_file": "explain", "audit_sources": "sources", "run_qa": "qa",
 }
 
 
@@ -23,6 +23,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AuditSpec", "ImportedScores", "Run", "RunFolder", "RunMismatch", "audit", "audit_sources", "check", "check_spec",
-    "explain_to_file", "fit_examples", "summarize_run",
+    "AuditSpec", "ImportedScores", "QARun", "Run", "RunFolder", "RunMismatch", "audit", "audit_sources", "check", "check_spec",
+    "explain_to_file", "fit_examples", "run_qa", "summarize_run",
 ]

@@ -26,6 +26,8 @@ from ..text import InputError
 from .manifest import check_format, differences
 
 KINDS = ("attributions", "metrics", "reductions", "curves", "projections", "trust")
+#: The record kinds of a question-answering run (``"task": "qa"`` in its manifest).
+QA_KINDS = ("qa_attributions", "qa_reductions")
 MANIFEST = "manifest.json"
 COMMITS = "commits.jsonl"
 
@@ -55,11 +57,23 @@ def _complete_lines(path: Path, limit: int | None = None) -> Iterable[bytes]:
             yield raw
 
 
-class RunFolder:
-    """Reads and appends to one run folder."""
+def task_of(manifest: dict[str, Any]) -> str:
+    """What a run's records are about: ``classify`` (a manifest without ``task``) or ``qa``."""
+    return manifest.get("task", "classify")
 
-    def __init__(self, path: str | Path):
+
+def kinds_of(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The record kinds of a run with this manifest."""
+    return QA_KINDS if task_of(manifest) == "qa" else KINDS
+
+
+class RunFolder:
+    """Reads and appends to one run folder (``kinds``: its record files; a classifier run's
+    by default, :data:`QA_KINDS` for a question-answering run)."""
+
+    def __init__(self, path: str | Path, kinds: tuple[str, ...] = KINDS):
         self.path = Path(path)
+        self.kinds = kinds
 
     # --- reading ----------------------------------------------------------------------
     def exists(self) -> bool:
@@ -143,7 +157,7 @@ class RunFolder:
             with commits_path.open("r+b") as fh:
                 fh.truncate(good)
         sizes = self.committed_sizes()
-        for kind in KINDS:
+        for kind in self.kinds:
             f = self._file(kind)
             if f.exists() and f.stat().st_size != sizes.get(kind, 0):
                 with f.open("r+b") as fh:
@@ -154,7 +168,7 @@ class RunFolder:
     def commit(self, chunk: int, records: dict[str, list[dict[str, Any]]]) -> None:
         """Append a chunk's records to their files, then commit the chunk."""
         sizes = self.committed_sizes()
-        for kind in KINDS:
+        for kind in self.kinds:
             rows = records.get(kind) or []
             f = self._file(kind)
             if rows:
@@ -171,7 +185,7 @@ class RunFolder:
 
     def finish(self, summary: dict[str, Any], tables: dict[str, list[dict[str, Any]]] | None = None) -> None:
         """Write the summary, the columnar copies of the records and derived tables."""
-        for kind in KINDS:
+        for kind in self.kinds:
             write_parquet(self.read(kind), self.path / "records" / f"{kind}.parquet")
         for name, rows in (tables or {}).items():
             write_parquet(rows, self.path / "records" / f"{name}.parquet")

@@ -10,9 +10,10 @@ from typing import Any
 
 from ..corpus import decisive_words, to_frame, word_importance
 from ..metrics.aggregate import aggregate
+from ..qa.records import QAAttribution, QAReduction, summarize_qa
 from ..records import Attribution, Displayable, Reduction, TrustCard, summarize
 from ..text import InputError
-from .folder import KINDS, RunFolder
+from .folder import KINDS, QA_KINDS, RunFolder, task_of
 from .manifest import now
 
 
@@ -68,6 +69,15 @@ def corpus_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, list[di
     return tables
 
 
+def of_method(rows: list[dict[str, Any]], method: str | None, methods: list[str]) -> list[dict[str, Any]]:
+    """The attribution records of one method (all for None); a method the run lacks is an error."""
+    if method is None:
+        return rows
+    if method not in methods:
+        raise InputError(f"no method {method!r} in this run; it has: {', '.join(methods) or 'none'}")
+    return [r for r in rows if r["method"] == method]
+
+
 #: The corpus-level tables a finished run stores beside its records.
 CORPUS_TABLES = ("word_importance", "decisive_words")
 
@@ -76,8 +86,12 @@ class Run(Displayable):
     """A run's manifest, records and summary; loaded from a folder without any model.
 
     ``attributions()``, ``reductions()`` give records as objects; ``frame(kind)`` as a
-    pandas DataFrame; ``table`` is the methods × metrics summary.
+    pandas DataFrame; ``table`` is the methods × metrics summary. ``Run.load`` of a
+    question-answering run folder gives a :class:`QARun` (``run.task == "qa"``).
     """
+
+    #: What the records are about: a classifier's labels (``"qa"``: :class:`QARun`).
+    task = "classify"
 
     def __init__(self, manifest: dict[str, Any], records: dict[str, list[dict[str, Any]]], summary: dict[str, Any] | None, path: Path | None = None):
         self.manifest = manifest
@@ -101,6 +115,8 @@ class Run(Displayable):
         """Read a run folder (finished or not; an unfinished run is summarized from its records)."""
         folder = RunFolder(path)
         manifest = folder.manifest()
+        if task_of(manifest) == "qa":
+            return QARun.load(path)  # type: ignore[return-value]
         records = {k: sorted(folder.read(k), key=lambda r: r.get("index", 0)) for k in KINDS}
         return cls(manifest, records, folder.summary(), Path(path))
 
@@ -122,12 +138,7 @@ class Run(Displayable):
         return len(done) >= self.manifest["data"]["examples"]
 
     def attributions(self, method: str | None = None) -> list[Attribution]:
-        rows = self.records["attributions"]
-        if method is not None:
-            if method not in self.methods:
-                raise InputError(f"no method {method!r} in this run; it has: {', '.join(self.methods)}")
-            rows = [r for r in rows if r["method"] == method]
-        return [Attribution.from_dict(r) for r in rows]
+        return [Attribution.from_dict(r) for r in of_method(self.records["attributions"], method, self.methods)]
 
     def reductions(self) -> list[Reduction]:
         return [Reduction.from_dict(r) for r in self.records["reductions"]]
@@ -165,3 +176,90 @@ class Run(Displayable):
 
     def __repr__(self) -> str:
         return f"Run({self.path or 'in memory'}: {self.manifest['data']['examples']} examples, methods {', '.join(self.methods)})"
+
+
+def summarize_qa_run(records: dict[str, list[dict[str, Any]]], manifest: dict[str, Any]) -> dict[str, Any]:
+    """A QA run's summary from its records alone: SQuAD exact match and F1 of the predicted
+    answers (over the questions with gold answers, as each record stored them), the mean span
+    probability, each method's target, and the reduction summary (:func:`summarize_qa`)."""
+    first: dict[int, dict[str, Any]] = {}
+    for r in records.get("qa_reductions", []) + records.get("qa_attributions", []):
+        first.setdefault(r["index"], r)
+    scored = [r for r in first.values() if r.get("exact_match") is not None]
+    out: dict[str, Any] = {
+        "task": "qa",
+        "examples": manifest["data"]["examples"],
+        "finished": now(),
+        "questions": len(first),
+        "questions_with_gold": len(scored),
+        "exact_match": sum(r["exact_match"] for r in scored) / len(scored) if scored else None,
+        "f1": sum(r["f1"] for r in scored) / len(scored) if scored else None,
+        "mean_span_probability": (
+            sum(r.get("probability", r.get("original_confidence", 0.0)) for r in first.values()) / len(first) if first else None
+        ),
+        "targets": {r["method"]: r["target"] for r in records.get("qa_attributions", [])},
+    }
+    reds = records.get("qa_reductions", [])
+    if reds:
+        out["reduction"] = {**summarize_qa(reds), "method": manifest["spec"].get("reduce")}
+    return out
+
+
+class QARun(Displayable):
+    """A question-answering run (``pathologies qa explain|reduce --out RUN``), read from its
+    folder without any model: ``attributions()`` and ``reductions()`` as ``QAAttribution`` /
+    ``QAReduction`` records, ``summary`` (exact match, F1, the reduction summary),
+    ``frame(kind)`` as a DataFrame. Each stored record line also has its ``index`` and the
+    answer's ``exact_match`` / ``f1``.
+    """
+
+    task = "qa"
+
+    def __init__(self, manifest: dict[str, Any], records: dict[str, list[dict[str, Any]]], summary: dict[str, Any] | None, path: Path | None = None):
+        self.manifest = manifest
+        self.records = {k: records.get(k, []) for k in QA_KINDS}
+        self.summary = summary or summarize_qa_run(self.records, manifest)
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "QARun":
+        folder = RunFolder(path, QA_KINDS)
+        manifest = folder.manifest()
+        if task_of(manifest) != "qa":
+            raise InputError(f"{path} holds a classifier run, not a QA run; open it with Run.load")
+        records = {k: sorted(folder.read(k), key=lambda r: r["index"]) for k in QA_KINDS}
+        return cls(manifest, records, folder.summary(), Path(path))
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else "qa run"
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods of the run's heatmaps (an explain run's methods; none for a reduce run,
+        whose paths carry the heatmaps of ``manifest["spec"]["reduce_by"]``)."""
+        return list(self.manifest["spec"]["methods"])
+
+    @property
+    def complete(self) -> bool:
+        done = {r["index"] for k in QA_KINDS for r in self.records[k]}
+        return len(done) >= self.manifest["data"]["examples"]
+
+    def attributions(self, method: str | None = None) -> list[QAAttribution]:
+        return [QAAttribution.from_dict(r) for r in of_method(self.records["qa_attributions"], method, self.methods)]
+
+    def reductions(self) -> list[QAReduction]:
+        return [QAReduction.from_dict(r) for r in self.records["qa_reductions"]]
+
+    def frame(self, kind: str = "qa_reductions"):
+        """Records of one kind (qa_attributions, qa_reductions) as a DataFrame."""
+        import pandas as pd
+
+        if kind not in QA_KINDS:
+            raise InputError(f"unknown record kind {kind!r}; a QA run has: {', '.join(QA_KINDS)}")
+        return pd.DataFrame(self.records[kind])
+
+    def __repr__(self) -> str:
+        spec = self.manifest["spec"]
+        what = ", ".join(self.methods) if spec["kind"] == "explain" else f"{spec['reduce']} reduction by {spec['reduce_by']}"
+        return f"QARun({self.path or 'in memory'}: {self.manifest['data']['examples']} questions, {what})"

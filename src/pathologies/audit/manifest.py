@@ -78,23 +78,27 @@ def path_digest(path: str | Path, suffixes: Sequence[str] | None = None) -> str:
 
 
 def model_identity(source: str | None, model) -> dict[str, Any]:
-    """Family, source and content hash of a classifier.
+    """Family, source and content hash of a classifier (or a QA model, which has no labels).
 
     A local folder is hashed by its files (weights, config, tokenizer / vocabulary); a model
     from the hub or in memory by its weights and labels.
     """
     family = getattr(model, "family", type(model).__name__)
+    labels = getattr(model, "labels", None) or None  # a QA model has none: its prediction is a span
     if source is not None and Path(source).expanduser().is_dir():
         digest = path_digest(Path(source).expanduser(), MODEL_FILE_SUFFIXES)
         where = str(Path(source).expanduser().resolve())
     else:
-        h = hashlib.sha256(json.dumps(list(model.labels)).encode())
+        h = hashlib.sha256(json.dumps(list(labels)).encode() if labels is not None else b"")
         for name, tensor in sorted(model.module.state_dict().items()):
             h.update(name.encode())
             h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         digest = h.hexdigest()
         where = source or "in memory"
-    return {"family": family, "source": where, "sha256": digest, "labels": list(model.labels)}
+    out = {"family": family, "source": where, "sha256": digest}
+    if labels is not None:
+        out["labels"] = list(labels)
+    return out
 
 
 def resource_identity(resource: Any, loaded: Any = None, suffixes: Sequence[str] | None = None) -> dict[str, Any] | None:
@@ -148,7 +152,8 @@ def object_digest(obj: Any) -> str | None:
 
 
 def data_identity(spec: str | None, examples: Sequence[Example]) -> dict[str, Any]:
-    """The data spec and a content hash of the examples, in order (words, segments, labels, tags, uids)."""
+    """The data spec and a content hash of the examples, in order (words, segments, labels, tags,
+    uids; for QA items: question, context, answers), anything with a ``to_dict``."""
     h = hashlib.sha256()
     for ex in examples:
         h.update(json.dumps(ex.to_dict(), sort_keys=True, ensure_ascii=False).encode() + b"\n")
@@ -178,7 +183,7 @@ WHERE_ONLY = ("source", "path", "spec")
 #: Manifest entries that make records comparable; a resume must match them all. Exactly what
 #: changes the records: the executor, threads, machine, dates and versions are recorded but not
 #: compared (``report`` view settings such as its ``--show`` never reach the manifest).
-IDENTITY = ("format", "model", "data", "spec", "resources", "seed_rule", "trust_thresholds", "device")
+IDENTITY = ("format", "task", "model", "data", "spec", "resources", "seed_rule", "trust_thresholds", "device")
 
 
 def check_format(manifest: Any, where: str | Path) -> dict[str, Any]:
@@ -237,10 +242,15 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         elif a != b:
             out.append(f"{where}: {_short(a)} in the run, {_short(b)} now")
 
+    def entry(m: dict[str, Any], key: str) -> Any:
+        if key == "device":
+            return m.get("environment", {}).get("device")
+        if key == "task":  # a classifier run's manifest has none
+            return m.get("task", "classify")
+        return m.get(key)
+
     for key in IDENTITY:
-        old_v = old.get(key) if key != "device" else old.get("environment", {}).get("device")
-        new_v = new.get(key) if key != "device" else new.get("environment", {}).get("device")
-        walk(old_v, new_v, key)
+        walk(entry(old, key), entry(new, key), key)
     return out
 
 

@@ -14,6 +14,7 @@ from ..audit import Run
 from ..metrics import METRICS
 from ..text import InputError
 from .colors import word_cells  # noqa: F401  (part of the public view API)
+from .qa_view import render_qa_report
 from .templates import STYLE, environment
 from .views import run_section
 
@@ -25,9 +26,15 @@ FIGURES = (
 
 
 def render_report(runs: Sequence["Run"], title: str = "pathologies report", subtitle: str = "", n_show: int = 5) -> str:
-    """The HTML text of a report over one or more runs."""
+    """The HTML text of a report over one or more runs (classifier runs, or question-answering
+    runs: :func:`pathologies.report.qa_view.render_qa_report`)."""
     if not runs:
         raise InputError("the report needs at least one run")
+    qa = [r for r in runs if r.task == "qa"]
+    if qa:
+        if len(qa) != len(runs):
+            raise InputError("a report shows classifier runs or question-answering runs, not both; make one report of each")
+        return render_qa_report(runs, title, subtitle, n_show)  # type: ignore[arg-type]
     sections = [run_section(r, n_show=n_show) for r in runs]
     names = [k for k in METRICS if any(k in row for s in sections for row in s["table"].values())]
     return environment().get_template("report").render(
@@ -38,7 +45,7 @@ def render_report(runs: Sequence["Run"], title: str = "pathologies report", subt
 
 def write_report(runs: Sequence["Run | str | Path"], out: str | Path, *, title: str | None = None, n_show: int = 5) -> Path:
     """Write the report of one or more runs (folders or loaded runs) to ``out``."""
-    loaded = [r if isinstance(r, Run) else Run.load(r) for r in runs]
+    loaded = [Run.load(r) if isinstance(r, (str, Path)) else r for r in runs]
     title = title or ("pathologies report" + (" (comparison)" if len(loaded) > 1 else ""))
     subtitle = "runs: " + ", ".join(str(r.path or r.name) for r in loaded)
     out = Path(out)
@@ -49,6 +56,8 @@ def write_report(runs: Sequence["Run | str | Path"], out: str | Path, *, title: 
 
 def compare_rows(before: "Run", after: "Run", method: str | None = None) -> tuple[str, list[tuple[str, float, float]]]:
     """The metrics two runs share for one method: (metric, before, after)."""
+    if before.task != "classify" or after.task != "classify":
+        raise InputError("compare reads classifier runs; question-answering runs side by side: pathologies report RUN RUN")
     shared = [m for m in before.methods if m in after.methods and m in before.table and m in after.table]
     if method is None:
         if not shared:

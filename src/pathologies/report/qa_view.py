@@ -1,88 +1,176 @@
-"""Views of question-answering records: the question heatmap beside the context with the
-answer span marked, reduction paths, and a self-contained page (``pathologies qa report``).
+"""Views of question-answering records and runs: the question heatmap (a row per method)
+beside the context with the predicted answer span marked, the gold answers, reduction paths
+with their random baseline, the data-set summary and provenance.
 
-Records only, no model; the one colour scale of :mod:`pathologies.report.colors`. Importing
-this module registers the QA records' notebook display (``import pathologies`` does it inside
-IPython).
+Records only, no model, nothing computed: exact match and F1 are read from what the run
+stored with each record. One colour scale (:mod:`pathologies.report.colors`) and the report's
+own Jinja macros (``qa_question``, ``qa_context``, ``qa_reduction`` in
+:mod:`pathologies.report.templates`), which the app's pages import too. Importing this module
+registers the QA records' and QA runs' notebook display (``import pathologies`` does it
+inside IPython).
 """
 
 from __future__ import annotations
 
-import html
+from typing import TYPE_CHECKING, Any, Sequence
 
-from ..qa.records import QAAttribution
+from ..qa.records import QAAttribution, QAReduction
 from ..records import register_html
 from .colors import word_cells
+from .templates import STYLE, environment
+from .views import environment_rows
+
+if TYPE_CHECKING:
+    from ..audit.loaded import QARun
+
+#: The summary's lines as a reader reads them (in this order).
+QA_SUMMARY_LABELS = {
+    "questions": "questions",
+    "questions_with_gold": "questions with gold answers",
+    "exact_match": "exact match (SQuAD)",
+    "f1": "F1 (SQuAD)",
+    "mean_span_probability": "mean p(span), original questions",
+}
+QA_REDUCTION_LABELS = {
+    "mean_original_length": "mean question length (words)",
+    "mean_reduced_length": "mean reduced length (words)",
+    "share_reduced_to_1": "share reduced to 1 word",
+    "share_reduced_to_2_or_less": "share reduced to 2 words or fewer",
+    "mean_confidence_original": "mean p(span), original questions",
+    "mean_confidence_reduced": "mean p(span), reduced questions",
+    "random_mean_confidence": "mean p(span), random removal to the same length",
+    "random_share_span_kept": "share of random removals that keep the span",
+    "mean_model_calls": "mean model rows per question",
+    "reduced_length_histogram": "reduced lengths (words: questions)",
+}
 
 
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;line-height:1.5}"
-    ".qa{border-top:1px solid #ccc;padding:.6em 0}.w{padding:0 .15em;border-radius:3px}"
-    "mark{background:#ffe066;font-weight:600}.ctx{color:#333}.meta{color:#666;font-size:90%}"
-)
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {x}" for k, x in v.items())
+    return str(v)
 
 
-def _heat(words, scores) -> str:
-    """The question's heatmap on the one colour scale (blue: raises the span's target, red: lowers it)."""
-    return " ".join(
-        f'<span class="w" style="background:{c["color"]}" title="{c["score"]}">{html.escape(c["word"])}</span>'
-        for c in word_cells(words, scores)
-    )
-
-
-def _context_html(record) -> str:
+def qa_context_view(record: QAAttribution | QAReduction, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The context cut around the predicted span (``span`` None for the null answer), the gold
+    answers, and whether the answer is right as the run stored it (``stored``: the record line)."""
     a, b = record.span_chars
     c = record.context
+    gold = " | ".join(record.gold) if record.gold else ("(unanswerable)" if record.is_impossible else "")
+    exact = (stored or {}).get("exact_match")
+    f1 = (stored or {}).get("f1")
     if a < 0:
-        return f'<div class="ctx">{html.escape(c)}</div><div class="meta">answer: (no answer)</div>'
-    return f'<div class="ctx">{html.escape(c[:a])}<mark>{html.escape(c[a:b])}</mark>{html.escape(c[b:])}</div>'
+        return {"before": c, "span": None, "after": "", "gold": gold, "exact": exact, "f1": _fmt(f1)}
+    return {"before": c[:a], "span": c[a:b], "after": c[b:], "gold": gold, "exact": exact, "f1": _fmt(f1)}
 
 
-def _gold_html(record) -> str:
-    gold = " | ".join(html.escape(g) for g in record.gold) if record.gold else ("(unanswerable)" if record.is_impossible else "")
-    return f'<div class="meta">gold: {gold}</div>' if gold else ""
+def qa_question_view(rows: dict[str, dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:
+    """One question's heatmaps, a row per method (stored attribution lines by method), and its
+    context with the span marked, for the ``qa_question`` macro."""
+    present = [m for m in methods if m in rows]
+    first = QAAttribution.from_dict(rows[present[0]])
+    targets = sorted({rows[m]["target"] for m in present})
+    return {
+        "uid": first.uid,
+        "probability": f"{first.probability:.3f}",
+        "targets": " / ".join(targets),
+        "rows": [{"method": m, "cells": word_cells(rows[m]["words"], rows[m]["scores"])} for m in present],
+        "context": qa_context_view(first, rows[present[0]]),
+    }
 
 
-def qa_attribution_html(a) -> str:
-    """One QAAttribution: the question heatmap (blue raises the span's target, red lowers
-    it), the context with the predicted span marked, the gold answers."""
-    return (
-        f'<div class="qa"><div class="meta">{html.escape(a.uid)} · {html.escape(a.method)} · target: '
-        f'{html.escape(a.target)} · p(span) = {a.probability:.3f}</div>'
-        f"<div>{_heat(a.words, a.scores)}</div>{_context_html(a)}{_gold_html(a)}</div>"
+def qa_reduction_view(r: QAReduction, stored: dict[str, Any] | None = None, *, steps: int | None = None) -> dict[str, Any]:
+    """A reduction path for the ``qa_reduction`` macro (``steps``: only the first states)."""
+    rb = r.random_baseline or {}
+    path = r.path if steps is None else r.path[: steps + 1]
+    return {
+        "uid": r.uid,
+        "answer": r.answer,
+        "original_length": len(r.original),
+        "final_length": len(r.final),
+        "final": " ".join(r.final),
+        "original_confidence": f"{r.original_confidence:.3f}",
+        "final_confidence": f"{r.final_confidence:.3f}",
+        "importance": f"{r.importance}, {'greedy' if r.beam == 1 else f'beam {r.beam} (k {r.k})'}",
+        "steps": [{"confidence": f"{s.confidence:.3f}", "cells": word_cells(s.words, s.scores, s.removed_index)} for s in path],
+        "random": " ".join(rb["words"]) if rb else None,
+        "random_kept": "kept" if rb.get("kept_span") else "lost",
+        "random_confidence": f"{rb['confidence']:.3f}" if "confidence" in rb else "–",
+        "context": qa_context_view(r, stored),
+    }
+
+
+def qa_provenance_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """A QA run's manifest in lines: model (with its window settings), data, what was computed."""
+    spec, model, data = manifest["spec"], manifest["model"], manifest["data"]
+    if spec["kind"] == "explain":
+        what = ("methods", ", ".join(spec["methods"]))
+    else:
+        what = ("reduction", f"{spec['reduce']} by {spec['reduce_by']} (k {spec['k']}), random baseline seed {spec['seed']}")
+    return [
+        ("task", "extractive question answering"),
+        ("model", f"{model['family']} · {model['source']}"),
+        ("model sha256", model["sha256"][:16]),
+        ("windows", f"max length {model['max_length']}, stride {model['stride']}, answers up to {model['max_answer_words']} words, "
+                    f"null answer {'on' if model['null_answer'] else 'off'}"),
+        ("data", f"{data['spec'] or 'given questions'} · {data['examples']} questions · sha256 {data['sha256'][:16]}"),
+        what,
+        ("chunk", str(spec["chunk"])),
+    ] + environment_rows(manifest)
+
+
+def qa_summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(label, _fmt(summary.get(k))) for k, label in QA_SUMMARY_LABELS.items() if k in summary]
+
+
+def qa_run_section(run: "QARun", n_show: int | None = 5) -> dict[str, Any]:
+    """Everything a report or a notebook shows of one QA run, from its records."""
+    by_index: dict[int, dict[str, dict]] = {}
+    for r in run.records["qa_attributions"]:
+        by_index.setdefault(r["index"], {})[r["method"]] = r
+    shown = sorted(by_index) if n_show is None else sorted(by_index)[:n_show]
+    reds = run.records["qa_reductions"] if n_show is None else run.records["qa_reductions"][:n_show]
+    red = run.summary.get("reduction") or {}
+    spec, data = run.manifest["spec"], run.manifest["data"]
+    return {
+        "name": run.name,
+        "subtitle": f"{run.manifest['model']['source']} on {data['spec'] or 'given questions'} ({data['examples']} questions)"
+        + ("" if run.complete else " — unfinished run: the records so far"),
+        "summary_rows": qa_summary_rows(run.summary),
+        "questions": [qa_question_view(by_index[i], run.methods) for i in shown],
+        "reductions": [qa_reduction_view(QAReduction.from_dict(r), r) for r in reds],
+        "reduction_method": (f"{spec['reduce']} search, words ranked by {spec['reduce_by']}, re-ranked after every removal"
+                             if spec["kind"] == "reduce" else ""),
+        "reduction_rows": [(QA_REDUCTION_LABELS.get(k, k), _fmt(v)) for k, v in red.items() if k in QA_REDUCTION_LABELS],
+        "provenance": qa_provenance_rows(run.manifest),
+    }
+
+
+def render_qa_report(runs: Sequence["QARun"], title: str, subtitle: str = "", n_show: int = 5) -> str:
+    """The self-contained HTML page of one or more QA runs (side by side; no scripts)."""
+    return environment().get_template("qa_report").render(
+        title=title, subtitle=subtitle, sections=[qa_run_section(r, n_show) for r in runs], style=STYLE,
     )
 
 
-def qa_reduction_html(r) -> str:
-    """One QAReduction: the path (each state's heatmap and the word removed), the reduced
-    question, the random baseline, the context with the kept span marked."""
-    steps = "".join(
-        f"<li>{_heat(s.words, s.scores)} <span class='meta'>p = {s.confidence:.3f}"
-        + (f"; removed <b>{html.escape(s.removed)}</b>" if s.removed is not None else "")
-        + "</span></li>"
-        for s in r.path
-    )
-    b = r.random_baseline or {}
-    rand = (
-        f"<div class='meta'>random words, same length: {html.escape(' '.join(b['words']))} "
-        f"(span {'kept' if b['kept_span'] else 'lost'}, p = {b['confidence']:.3f})</div>" if b else ""
-    )
-    return (
-        f'<div class="qa"><div class="meta">{html.escape(r.uid)} · {html.escape(r.importance)}, beam {r.beam} · '
-        f"{len(r.original)} → {len(r.final)} words · p(span) {r.original_confidence:.3f} → {r.final_confidence:.3f}</div>"
-        f"<div><b>{html.escape(' '.join(r.final))}</b></div><ol>{steps}</ol>{rand}{_context_html(r)}{_gold_html(r)}</div>"
-    )
+def qa_attribution_html(a: QAAttribution) -> str:
+    """One QAAttribution: the question heatmap and the context with the predicted span marked."""
+    return environment().get_template("qa_record").render(q=qa_question_view({a.method: a.to_dict()}, [a.method]), style=STYLE)
 
 
-def qa_report_html(records, title: str = "pathologies: question answering") -> str:
-    """A self-contained HTML page of QA records (no scripts, no external files)."""
-    body = "".join(qa_attribution_html(r) if isinstance(r, QAAttribution) else qa_reduction_html(r) for r in records)
-    return f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style><h1>{html.escape(title)}</h1>{body}"
+def qa_reduction_html(r: QAReduction) -> str:
+    """One QAReduction: the path, the reduced question, the random baseline, the context."""
+    return environment().get_template("qa_record").render(q=None, r=qa_reduction_view(r), style=STYLE)
 
 
-def _register_views() -> None:
-    register_html("QAAttribution", lambda a: f"<style>{_CSS}</style>" + qa_attribution_html(a))
-    register_html("QAReduction", lambda r: f"<style>{_CSS}</style>" + qa_reduction_html(r))
+def qa_run_html(run: "QARun") -> str:
+    return environment().get_template("qa_run").render(s=qa_run_section(run, n_show=3), style=STYLE)
 
 
-_register_views()
+register_html("QAAttribution", qa_attribution_html)
+register_html("QAReduction", qa_reduction_html)
+register_html("QARun", qa_run_html)

@@ -23,6 +23,7 @@ STYLE = """
 .pth img { max-width: 100%; }
 .pth dl.prov { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; font-size: 0.85em; }
 .pth dl.prov dt { color: #555; } .pth dl.prov dd { margin: 0; font-family: monospace; overflow-wrap: anywhere; }
+.pth .ctx { color: #333; margin: 0.3em 0; } .pth mark.span { background: #ffe066; font-weight: 600; }
 """
 
 MACROS = r"""
@@ -50,6 +51,28 @@ MACROS = r"""
 </div>
 {%- endmacro %}
 
+{% macro qa_context(c) -%}
+<div class="ctx">{{ c.before }}{% if c.span is not none %}<mark class="span">{{ c.span }}</mark>{% endif %}{{ c.after }}</div>
+<p class="meta">answer: {% if c.span is none %}<b>(no answer)</b>{% else %}<b>{{ c.span }}</b>{% endif %}{% if c.gold %}; gold: {{ c.gold }}{% endif %}{% if c.exact is not none %} · {{ 'right (exact match)' if c.exact else 'not an exact match' }}, F1 {{ c.f1 }}{% endif %}</p>
+{%- endmacro %}
+
+{% macro qa_question(q) -%}
+<div class="example qa">
+<p class="meta">{{ q.uid }}: p(span) {{ q.probability }}{% if q.targets %}; the scores explain the {{ q.targets }}{% endif %}</p>
+{% for row in q.rows %}<div class="heat"><span class="method">{{ row.method }}</span>{{ heat(row.cells) }}</div>{% endfor %}
+{{ qa_context(q.context) }}
+</div>
+{%- endmacro %}
+
+{% macro qa_reduction(r) -%}
+<div class="example qa"><p class="meta">{{ r.uid }}: span kept <b>{{ r.answer or '(no answer)' }}</b>; {{ r.original_length }} → {{ r.final_length }} words, p(span) {{ r.original_confidence }} → {{ r.final_confidence }}; words ranked by {{ r.importance }}</p>
+<p>reduced question: <b class="reduced">{{ r.final }}</b></p>
+{% for st in r.steps %}<div class="heat"><span class="conf">{{ st.confidence }}</span>{{ heat(st.cells) }}</div>{% endfor %}
+{% if r.random is not none %}<p class="meta">random removal to the same length: “{{ r.random }}” (span {{ r.random_kept }}, p(span) {{ r.random_confidence }})</p>{% endif %}
+{% if r.context %}{{ qa_context(r.context) }}{% endif %}
+</div>
+{%- endmacro %}
+
 {% macro metric_table(table, names, info) -%}
 <table class="metrics"><tr><th>metric</th>{% for m in table %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for k in names %}<tr><td title="{{ info[k].description }}">{{ info[k].display }} {{ '↓' if info[k].lower_is_better else '↑' }}</td>
@@ -64,6 +87,17 @@ MACROS = r"""
 {% macro provenance(p) -%}
 <dl class="prov">{% for k, v in p %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}</dl>
 {%- endmacro %}
+"""
+
+#: The opening of a standalone page (no scripts, nothing from elsewhere), with its title.
+PAGE_HEAD = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>{{ title }}</title>
+<style>body { margin: 1.5em; } h1 { font-size: 1.5em; } {{ style }}</style></head>
+<body class="pth">{% import 'macros' as m %}
+<h1>{{ title }}</h1>
+<p class="meta">{{ subtitle }}</p>
 """
 
 ATTRIBUTION = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>{{ m.attribution(a) }}</div>"""
@@ -81,15 +115,7 @@ RUN = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>
 {% for c in s.cards[:2] %}<div class="example">{{ c }}</div>{% endfor %}
 </div>"""
 
-REPORT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>{{ title }}</title>
-<style>body { margin: 1.5em; } h1 { font-size: 1.5em; } {{ style }}</style></head>
-<body class="pth">{% import 'macros' as m %}
-<h1>{{ title }}</h1>
-<p class="meta">{{ subtitle }}</p>
-
+REPORT = PAGE_HEAD + """
 {% if sections|selectattr('shortcut')|list %}<h2>Planted shortcut: which method finds it?</h2>
 <div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>{% if s.shortcut %}
 <p class="meta">{{ s.shortcut.summary }}</p>
@@ -154,9 +180,41 @@ REPORT = """<!doctype html>
 """
 
 
+QA_RECORD = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>{% if q %}{{ m.qa_question(q) }}{% else %}{{ m.qa_reduction(r) }}{% endif %}</div>"""
+
+QA_RUN = """{% import 'macros' as m %}<div class="pth"><style>{{ style }}</style>
+<p class="meta">{{ s.name }}: {{ s.subtitle }}</p>{{ m.kv_table(s.summary_rows) }}
+{% for q in s.questions[:3] %}{{ m.qa_question(q) }}{% endfor %}{% for r in s.reductions[:2] %}{{ m.qa_reduction(r) }}{% endfor %}
+</div>"""
+
+QA_REPORT = PAGE_HEAD + """<h2>Question answering</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+<p class="meta">{{ s.subtitle }}</p>{{ m.kv_table(s.summary_rows) }}</div>{% endfor %}</div>
+{% if sections|selectattr('questions')|list %}
+<h2>Question heatmaps</h2>
+<p class="meta">One row per method: blue raises the predicted span's target, red lowers it; the context below with the predicted span marked. Hover a word for its score.</p>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% for q in s.questions %}{{ m.qa_question(q) }}{% endfor %}</div>{% endfor %}</div>
+{% endif %}
+{% if sections|selectattr('reductions')|list %}
+<h2>Question reduction</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>
+{% if s.reduction_rows %}<p class="meta">{{ s.reduction_method }}</p>{{ m.kv_table(s.reduction_rows) }}{% endif %}
+<p class="meta">Each line: the span's probability and the importance heatmap at that step; the word removed next is struck out. The span stays exactly the same all along.</p>
+{% for r in s.reductions %}{{ m.qa_reduction(r) }}{% endfor %}</div>{% endfor %}</div>
+{% endif %}
+<h2>Provenance</h2>
+<div class="cols" style="--n: {{ sections|length }}">{% for s in sections %}<div><h3>{{ s.name }}</h3>{{ m.provenance(s.provenance) }}</div>{% endfor %}</div>
+</body></html>
+"""
+
+
 def environment() -> Environment:
     env = Environment(
-        loader=DictLoader({"macros": MACROS, "attribution": ATTRIBUTION, "reduction": REDUCTION, "run": RUN, "report": REPORT}),
+        loader=DictLoader({
+            "macros": MACROS, "attribution": ATTRIBUTION, "reduction": REDUCTION, "run": RUN, "report": REPORT,
+            "qa_record": QA_RECORD, "qa_run": QA_RUN, "qa_report": QA_REPORT,
+        }),
         autoescape=select_autoescape(default_for_string=True, default=True),
     )
     return env

@@ -82,7 +82,7 @@ def provenance_rows(manifest: dict[str, Any], reduced_by: str | None = None) -> 
 
     ``reduced_by``: the method the run's reductions were ranked by, as its records say.
     """
-    spec, model, data, env = manifest["spec"], manifest["model"], manifest["data"], manifest.get("environment", {})
+    spec, model, data = manifest["spec"], manifest["model"], manifest["data"]
     rows = [
         ("model", f"{model['family']} · {model['source']}"),
         ("model sha256", model["sha256"][:16]),
@@ -102,12 +102,17 @@ def provenance_rows(manifest: dict[str, Any], reduced_by: str | None = None) -> 
         rows.append(("trust thresholds", ", ".join(f"{k} {v:g}" for k, v in manifest["trust_thresholds"].items())))
     cut = manifest.get("cut") or {}
     rows.append(("cut to the model's limit", f"{cut.get('truncated', 0)} of {cut.get('of', data['examples'])} inputs" + (f" (limit {cut['max_tokens']} tokens)" if cut.get("truncated") else "")))
-    rows += [
+    return rows + environment_rows(manifest)
+
+
+def environment_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where and when a run was made (every kind of run)."""
+    env = manifest.get("environment", {})
+    return [
         ("toolkit, torch", f"{env.get('toolkit')}, {env.get('torch')}"),
         ("machine, device", f"{env.get('machine')}, {env.get('device')}, {env.get('threads')} threads"),
         ("created", manifest.get("created", "")),
     ]
-    return rows
 
 
 def example_heatmaps(rows: dict[str, dict], methods: Sequence[str]) -> dict[str, Any]:
