@@ -15,7 +15,7 @@ from .text import InputError
 
 @app.command()
 def serve(
-    runs: Optional[List[Path]] = typer.Argument(None, help="Run folders to browse (pathologies audit --out RUN)."),
+    runs: Optional[List[Path]] = typer.Argument(None, help="Run folders to browse (pathologies audit --out RUN, or pathologies qa explain|reduce --out RUN)."),
     model: Optional[List[str]] = typer.Option(None, "--model", help="A model folder for live checks; give it twice to compare two models."),
     index: Optional[Path] = typer.Option(None, "--index", help="DkNN index folder: live checks add credibility and conformity."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM folder: live checks may use marginalization."),
