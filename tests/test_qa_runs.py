@@ -29,7 +29,8 @@ from tiny_models import make_bow
 
 SCRIPT = "<script>document.title='PWNED'</script>"
 #: Questions (the last two hostile); gold answers are written from the model's own predictions
-#: for the first two (right), from another word for the rest (wrong), one unanswerable.
+#: for the first two (right; the first has a second, different gold answer), from another word
+#: for the rest (wrong), one unanswerable.
 QUESTIONS = [
     "who was born in paris ?",
     "what river flows through old france ?",
@@ -60,12 +61,13 @@ def world(tmp_path_factory):
         if i == 2:
             qas.append({"id": f"q{i}", "question": q, "answers": [], "is_impossible": True})
             continue
-        if i < 2 and p.span_chars[0] >= 0:  # right: the model's own answer
-            text, start = p.answer, p.span_chars[0]
-        else:  # wrong: a word the model did not answer
-            word = "seine" if "seine" not in p.answer else "king"
-            text, start = word, HOSTILE_CONTEXT.index(word)
-        qas.append({"id": f"q{i}", "question": q, "answers": [{"text": text, "answer_start": start}], "is_impossible": False})
+        word = "seine" if "seine" not in p.answer else "king"  # a word the model did not answer
+        other = {"text": word, "answer_start": HOSTILE_CONTEXT.index(word)}
+        if i < 2 and p.span_chars[0] >= 0:  # right: the model's own answer (q0: beside another gold answer)
+            answers = [{"text": p.answer, "answer_start": p.span_chars[0]}] + ([other] if i == 0 else [])
+        else:  # wrong
+            answers = [other]
+        qas.append({"id": f"q{i}", "question": q, "answers": answers, "is_impossible": False})
     data = root / "dev-v2.0.json"
     data.write_text(json.dumps({"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": HOSTILE_CONTEXT, "qas": qas}]}]}))
     items = read_squad(data)
