@@ -19,7 +19,7 @@ PACKAGE = SRC / "pathologies"
 
 #: Layers from the bottom up; a module may import its own layer and those below.
 LAYERS = [
-    ("records", ["text", "records", "ranks", "progress", "runs"]),
+    ("records", ["text", "records", "ranks", "progress", "runs", "recommended"]),
     ("models/data", ["models", "data"]),
     ("engine", ["engine"]),
     ("methods", ["attribution", "dknn"]),

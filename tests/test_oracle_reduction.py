@@ -226,7 +226,10 @@ def test_reducer_settings_defaults_and_messages(quad):
     r = InputReducer(quad, k=1)  # k = 1 and beam = 1 are allowed
     assert (r.k, r.beam, r.random_seed, r.min_words, r.threshold, r.max_steps) == (1, 1, 0, 1, None, None)
     d = InputReducer(quad, beam=2)
-    assert d.k == 5 and d._tries() == 5 and d.method.name == "gradient"
+    # the default ranking: the recommended method of the family (an unknown family: the fallback)
+    from pathologies.recommended import FALLBACK, recommended_method
+
+    assert d.k == 5 and d._tries() == 5 and d.method.name == recommended_method(quad.family) == FALLBACK
     assert InputReducer(quad, min_words=0).min_words == 1
     for bad in (dict(k=0), dict(beam=0), dict(k=0, beam=3), dict(beam=0, k=3)):
         with pytest.raises(InputError, match="^beam and k must be at least 1$"):

@@ -61,7 +61,7 @@ def test_fused_greedy_equals_the_two_pass_algorithm(bert):
         fuses_prediction = False  # the capability goes with the behaviour
 
     exs = [Example.from_text(s) for s in SENTENCES]
-    fused_reducer, plain_reducer = InputReducer(bert), InputReducer(bert, importance=TwoPass())
+    fused_reducer, plain_reducer = InputReducer(bert, importance="gradient"), InputReducer(bert, importance=TwoPass())
     assert fused_reducer._fused and not plain_reducer._fused
     fused, plain = fused_reducer.reduce(exs), plain_reducer.reduce(exs)
     for f, p in zip(fused, plain):

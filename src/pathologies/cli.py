@@ -114,7 +114,9 @@ def explain(
     model: str = typer.Argument(..., help="Model directory (or HF hub name)."),
     text: Optional[str] = typer.Argument(None, help="Text to explain (words split on whitespace)."),
     pair: Optional[List[str]] = PairOpt,
-    method: str = typer.Option("gradient", "--method", help="Attribution method."),
+    method: Optional[str] = typer.Option(
+        None, "--method", help="Attribution method (default: the one the planted-shortcut results recommend for the model's family; README, 'Defaults')."
+    ),
     target: Optional[str] = typer.Option(None, "--target", help="Class to explain (name or index); default: the predicted class."),
     data: Optional[str] = DataOpt,
     limit: Optional[str] = LimitOpt,
@@ -170,7 +172,9 @@ def reduce(
     limit: Optional[str] = LimitOpt,
     encoding: str = EncodingOpt,
     beam: int = typer.Option(1, "--beam", help="1: greedy; B > 1: beam search trying the B least important words."),
-    importance: str = typer.Option("gradient", "--importance", help="Attribution method that ranks the words."),
+    importance: Optional[str] = typer.Option(
+        None, "--importance", help="Attribution method that ranks the words (default: as explain's --method)."
+    ),
     threshold: Optional[float] = typer.Option(None, help="Also keep the confidence in the label at least this."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many removals."),
     seed: int = typer.Option(0, help="Seed of the random-removal baseline."),
@@ -192,8 +196,11 @@ def reduce(
         if out is not None:
             from .audit import AuditSpec, audit  # lazy: torch, kept off CLI start-up
 
+            from .recommended import recommended_method
+
             spec = AuditSpec(
-                methods=[], metrics=[], reduce="greedy" if beam == 1 else f"beam:{beam}", reduce_by=importance,
+                methods=[], metrics=[], reduce="greedy" if beam == 1 else f"beam:{beam}",
+                reduce_by=importance or recommended_method(clf.family),
                 seed=seed, curves=False, show=0,
             )
             if threshold is not None or max_steps is not None:

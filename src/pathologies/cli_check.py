@@ -19,8 +19,11 @@ def check(
     pair: Optional[List[str]] = PairOpt,
     data: Optional[str] = typer.Option(None, "--data", help="A data set: NAME:SPLIT (e.g. sst2:dev) or a .jsonl/.csv/.tsv file."),
     limit: Optional[str] = LimitOpt,
-    methods: str = typer.Option(
-        "gradient,loo,integrated-gradients", "--methods", help="Comma-separated attribution methods; the first is the heatmap judged."
+    methods: Optional[str] = typer.Option(
+        None, "--methods",
+        help="Comma-separated attribution methods; the first is the heatmap judged and ranks the reduction test "
+        "(default: the method the planted-shortcut results recommend for the model's family, then gradient, loo, "
+        "integrated-gradients; README, 'Defaults').",
     ),
     beam: int = typer.Option(5, "--beam", help="Beam width of the reduction test (0: skip it)."),
     mlm: Optional[str] = typer.Option(None, "--mlm", help="Masked LM directory: adds marginalization-adaptive (with standard errors)."),
@@ -44,14 +47,15 @@ def check(
     try:
         from .attribution import check_method  # lazy: torch, kept off CLI start-up
 
+        chosen = names(methods) if methods else None
         spec = check_spec(
-            names(methods), beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk
+            chosen, beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk
         )  # every name checked before the model loads
         for n in spec.methods:
             check_method(n, available=[k for k, v in (("mlm", mlm), ("index", index)) if v is not None])
         examples, clf = _inputs_and_model(model, text, pair, data, limit, data_dir, device, trust_remote_code)
         cards = check_cards(
-            clf, examples, methods=spec.methods, beam=beam, mlm=mlm, index=str(index) if index is not None else None,
+            clf, examples, methods=chosen, beam=beam, mlm=mlm, index=str(index) if index is not None else None,
             out=out, model_source=model, data_spec=data or text, chunk=chunk, show_progress=out is not None,
         )
     except InputError as err:

@@ -27,6 +27,7 @@ from .attribution import AttributionMethod, PerturbationMethod, get_method
 from .engine import ScoringEngine
 from .models import TorchClassifier
 from .progress import progress_bar
+from .recommended import recommended_method
 from .records import Reduction, ReductionStep, summarize  # noqa: F401  (re-exported)
 from .runs import JsonlRun
 from .text import Example, InputError, as_examples, example_seed
@@ -224,6 +225,8 @@ class InputReducer(ReductionSearch):
     """Greedy (``beam=1``) or beam search input reduction of a classifier's inputs through a
     scoring engine: a removal is kept while the predicted label stays the same.
 
+    ``importance``: the method that ranks the words (default: the one the planted-shortcut
+    results recommend for the model's family, :mod:`pathologies.recommended`).
     ``threshold``: a removal is kept only if the confidence in the label stays at least this.
     ``max_steps``: stop after this many removals. ``min_words``: never reduce below this.
     """
@@ -232,7 +235,7 @@ class InputReducer(ReductionSearch):
         self,
         model: TorchClassifier,
         *,
-        importance: str | AttributionMethod = "gradient",
+        importance: str | AttributionMethod | None = None,
         beam: int = 1,
         k: int = 5,
         threshold: float | None = None,
@@ -243,6 +246,8 @@ class InputReducer(ReductionSearch):
     ):
         super().__init__(beam=beam, k=k, threshold=threshold, max_steps=max_steps, min_words=min_words, random_seed=random_seed)
         self.model = model
+        if importance is None:  # the method the planted-shortcut results recommend for this family
+            importance = recommended_method(getattr(model, "family", None))
         self.method = get_method(importance) if isinstance(importance, str) else importance
         self.engine = engine or ScoringEngine(model)
         # Greedy search whose importance pass also gives the probabilities (gradients): fused.

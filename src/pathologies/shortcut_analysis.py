@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .shortcuts import FILE, Shortcut, precision_at_k
 from .text import InputError
@@ -50,3 +50,34 @@ def metric_agreement(run_path: str | Path, subset: str = "all") -> dict[str, dic
 
 #: The methods a card compares the judged heatmap with (``pathologies check``'s default).
 CARD_METHODS = ("gradient", "loo", "integrated-gradients")
+
+
+#: The tie-break of :func:`recommend`: signed methods before magnitudes (a heatmap without a
+#: sign cannot say whether a word argues for the prediction or against it, and the views
+#: colour by sign); then cheapest first (one backward pass; one forward pass per word; tens
+#: of passes); within a cost, the log-odds scale before probabilities (it does not flatten
+#: when the model is saturated).
+COST_ORDER = ("gradient", "loo-log-odds", "loo", "erasure-unk", "erasure-pad", "integrated-gradients", "smoothgrad",
+              "gradient-abs", "gradient-l2")
+
+#: Methods whose mean precision@k is within this of the best count as tied.
+TIE = 0.01
+
+
+def recommend(tables: Sequence[dict[str, Any]], subset: str = "follows") -> dict[str, Any]:
+    """The method to read for one model family, from its planted-shortcut tables
+    (``shortcut.json`` contents): among the methods audited on every learned set, the
+    highest mean precision@k (``subset``); methods within :data:`TIE` of it are tied and the
+    first of them in :data:`COST_ORDER` wins. ``random`` never does. Sets where the shortcut
+    was not learned are left out (they do not measure faithfulness)."""
+    learned = [t for t in tables if t.get("learned")]
+    if not learned:
+        raise InputError("no planted set where the shortcut was learned: nothing to choose a method from")
+    common = set.intersection(*(set(t["shortcut"]["methods"]) for t in learned)) - {"random"}
+    mean = {m: sum(t["shortcut"]["methods"][m][subset]["precision_at_k"] for t in learned) / len(learned) for m in common}
+    best = max(mean.values())
+    tied = [m for m in mean if mean[m] >= best - TIE]
+    rank = {m: i for i, m in enumerate(COST_ORDER)}
+    choice = min(tied, key=lambda m: (rank.get(m, len(COST_ORDER)), m))
+    return {"method": choice, "precision_at_k": mean, "tied": sorted(tied, key=lambda m: rank.get(m, len(COST_ORDER))),
+            "sets": len(learned)}

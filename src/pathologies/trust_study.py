@@ -72,10 +72,8 @@ def setting() -> dict[str, float]:
             "W_AGREEMENT": trust.WEIGHTS["agreement"], "W_FAITHFULNESS": trust.WEIGHTS["faithfulness"]}
 
 
-def heatmaps(run_path: str | Path, *, subset: str = "follows", methods: Sequence[str] | None = None,
-             name: str | None = None) -> list[Heatmap]:
-    """Every heatmap of a planted-shortcut run (``subset``: ``follows``, the sentences whose
-    prediction follows the shortcut; or ``all``), judged by the card (``methods``: only these)."""
+def _cards(run_path: str | Path, subset: str, methods: Sequence[str] | None):
+    """(index, method, record, card, found, follows) for every heatmap of a planted run."""
     from .attribution import REGISTRY  # lazy: the method registry imports torch (the scales)
     from .audit import Run
     from .records import Attribution
@@ -92,7 +90,6 @@ def heatmaps(run_path: str | Path, *, subset: str = "follows", methods: Sequence
     faith = {(r["index"], r["method"]): {"comprehensiveness": r["comprehensiveness"], "sufficiency": r["sufficiency"]}
              for r in run.records["metrics"] if r.get("comprehensiveness") is not None and r.get("sufficiency") is not None}
     scales = {m: REGISTRY[m].scale for m in run.methods if m in REGISTRY}
-    out = []
     for idx, recs in sorted(by_index.items()):
         for m, rec in recs.items():
             if methods is not None and m not in methods:
@@ -101,28 +98,52 @@ def heatmaps(run_path: str | Path, *, subset: str = "follows", methods: Sequence
             if not pos:
                 continue
             probs = rec["probs"]
-            predicted = max(range(len(probs)), key=probs.__getitem__)
             decided = sc.decides(rec["words"])
-            follows = decided is not None and predicted == decided
+            follows = decided is not None and max(range(len(probs)), key=probs.__getitem__) == decided
             if subset == "follows" and not follows:
                 continue
             names = [m] + [c for c in CARD_METHODS if c in recs and c != m]
             atts = {n: Attribution.from_dict(recs[n]) for n in names}
             fa = {n: faith[(idx, n)] for n in names if (idx, n) in faith} or None
             card = trust.trust_card(atts, fa, None, None, primary=m, scales=scales)
-            agree, faithful = card.signal("agreement"), card.signal("faithfulness")
-            out.append(Heatmap(
-                set=name or str(run_path), method=m, index=idx, found=precision_at_k(rec["scores"], pos) == 1.0,
-                precision=precision_at_k(rec["scores"], pos), follows=follows,
-                correct=rec.get("label") is not None and predicted == rec["label"], confidence=float(probs[predicted]),
-                agreement=agree.value if agree is not None else None,
-                comprehensiveness=faithful.details["comprehensiveness"] if faithful else None,
-                sufficiency=faithful.details["sufficiency"] if faithful else None,
-                faithfulness_component=faithful.component if faithful else None,
-                others=tuple(s.status for s in card.signals if s.name not in ("agreement", "faithfulness")),
-                score=card.score, verdict=card.verdict,
-            ))
+            yield idx, m, rec, card, precision_at_k(rec["scores"], pos), follows
+
+
+def heatmaps(run_path: str | Path, *, subset: str = "follows", methods: Sequence[str] | None = None,
+             name: str | None = None) -> list[Heatmap]:
+    """Every heatmap of a planted-shortcut run (``subset``: ``follows``, the sentences whose
+    prediction follows the shortcut; or ``all``), judged by the card (``methods``: only these)."""
+    out = []
+    for idx, m, rec, card, precision, follows in _cards(run_path, subset, methods):
+        probs = rec["probs"]
+        predicted = max(range(len(probs)), key=probs.__getitem__)
+        agree, faithful = card.signal("agreement"), card.signal("faithfulness")
+        out.append(Heatmap(
+            set=name or str(run_path), method=m, index=idx, found=precision == 1.0, precision=precision, follows=follows,
+            correct=rec.get("label") is not None and predicted == rec["label"], confidence=float(probs[predicted]),
+            agreement=agree.value if agree is not None else None,
+            comprehensiveness=faithful.details["comprehensiveness"] if faithful else None,
+            sufficiency=faithful.details["sufficiency"] if faithful else None,
+            faithfulness_component=faithful.component if faithful else None,
+            others=tuple(s.status for s in card.signals if s.name not in ("agreement", "faithfulness")),
+            score=card.score, verdict=card.verdict,
+        ))
     return out
+
+
+def story(run_path: str | Path, finder: str, misser: str) -> dict[str, Any] | None:
+    """One planted sentence told as a story: the first sentence (following the shortcut)
+    where ``finder``'s heatmap ranks the planted tokens first and ``misser``'s does not,
+    with the card judging each (``TrustCard``; ``card.heatmap`` is the method's heatmap).
+    None when no sentence has both."""
+    found: dict[int, dict[str, Any]] = {}
+    for idx, m, _, card, precision, _ in _cards(run_path, "follows", [finder, misser]):
+        found.setdefault(idx, {})[m] = (card, precision)
+    for idx, both in found.items():
+        if finder in both and misser in both and both[finder][1] == 1.0 and both[misser][1] < 1.0:
+            return {"index": idx, "finder": finder, "misser": misser, "cards": {finder: both[finder][0], misser: both[misser][0]},
+                    "precision": {finder: both[finder][1], misser: both[misser][1]}}
+    return None
 
 
 def judge(h: Heatmap, s: Mapping[str, float]) -> tuple[float, str]:

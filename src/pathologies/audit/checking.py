@@ -10,26 +10,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..recommended import card_methods
 from ..records import TrustCard
 from ..text import InputError, as_examples
 from .run import audit
 from .spec import AuditSpec
 
-#: The methods a trust card compares by default (gradient, leave-one-out, integrated gradients).
-CHECK_METHODS = ("gradient", "loo", "integrated-gradients")
-
-
 def check_spec(
-    methods: Sequence[str] = CHECK_METHODS, *, beam: int | None = 5, mlm: bool = False, index: bool = False,
-    chunk: int = 32, share: float = 0.10,
+    methods: Sequence[str] | None = None, *, beam: int | None = 5, mlm: bool = False, index: bool = False,
+    chunk: int = 32, share: float = 0.10, family: str | None = None,
 ) -> AuditSpec:
     """The audit settings of a trust check.
 
+    ``methods``: the first is the heatmap the card judges and the ranking of the reduction
+    test; default :func:`pathologies.recommended.card_methods` for the model ``family`` (the
+    method the planted-shortcut results recommend, then gradient / LOO / integrated gradients).
     ``mlm`` adds ``marginalization-adaptive`` (with standard errors) and ``index`` adds
-    ``conformity`` to ``methods`` unless a method of that family is there already; ``beam``
-    (None or 0: none) is the width of the reduction test, ranked by gradient.
+    ``conformity`` unless a method of that family is there already; ``beam`` (None or 0:
+    none) is the width of the reduction test.
     """
-    names = list(dict.fromkeys(methods))
+    names = list(dict.fromkeys(card_methods(family) if methods is None else methods))
     if not names:
         raise InputError("check needs at least one attribution method, e.g. --methods gradient,loo")
     if beam is not None and beam < 0:
@@ -40,7 +40,7 @@ def check_spec(
         names.append("marginalization-adaptive")
     return AuditSpec(
         methods=names, metrics=["comprehensiveness", "sufficiency"], reduce=f"beam:{beam}" if beam else None,
-        reduce_by="gradient", trust=True, curves=False, show=0, chunk=chunk, share=share,
+        reduce_by=names[0], trust=True, curves=False, show=0, chunk=chunk, share=share,
     )
 
 
@@ -48,7 +48,7 @@ def check(
     model,
     examples: Any,
     *,
-    methods: Sequence[str] = CHECK_METHODS,
+    methods: Sequence[str] | None = None,
     beam: int | None = 5,
     mlm=None,
     index=None,
@@ -65,7 +65,8 @@ def check(
     folder ``out``, which resumes) and returns its cards. ``mlm`` / ``index``: a masked LM and
     a DkNN index (folders or loaded).
     """
-    spec = check_spec(methods, beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk, share=share)
+    spec = check_spec(methods, beam=beam, mlm=mlm is not None, index=index is not None, chunk=chunk, share=share,
+                      family=getattr(model, "family", None))
     examples = as_examples(examples, what="check")
     run = audit(model, examples, out, spec=spec, model_source=model_source, data_spec=data_spec, mlm=mlm,
                 index=index, show_progress=show_progress)

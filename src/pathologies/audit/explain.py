@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..recommended import recommended_method
 from ..models import TorchClassifier
 from ..records import Attribution
 from ..text import Example
@@ -16,7 +17,7 @@ def explain_to_file(
     model: TorchClassifier,
     examples: Sequence[Example],
     out: str | Path,
-    method: str = "gradient",
+    method: str | None = None,
     *,
     target: int | str | None = None,
     chunk: int = 64,
@@ -32,6 +33,7 @@ def explain_to_file(
     A rerun resumes where it stopped (same records as an uninterrupted run) and refuses a
     folder made with another model, method, settings or data. Returns every attribution.
     """
+    method = method or recommended_method(getattr(model, "family", None))
     spec = AuditSpec(
         methods=[method], metrics=[], reduce=None, chunk=chunk, curves=False, show=0, target=target,
         method_settings={method: dict(method_settings)} if method_settings else {},

@@ -1,0 +1,53 @@
+"""Which heatmap to read first, per model family: chosen from the planted-shortcut results.
+
+A default method is a claim that its heatmap shows what the model relies on. The claim is
+checked the one way that has ground truth: plant a shortcut, train on it, and see which
+method ranks the planted tokens first (``pathologies shortcut-test``; Bastings et al. 2022).
+:func:`pathologies.shortcut_analysis.recommend` picks, per family, the method with the highest
+mean precision@k over the family's learned planted sets (signed and cheap first among ties);
+the tables it read are in ``benchmarks/results/shortcut_*.json`` and ``tests/test_recommended.py``
+checks that the values below are what it picks from them (``benchmarks/SHORTCUTS.md``,
+"Defaults").
+
+The method is the default of ``explain``, the trust card's primary heatmap (``check``) and
+the ranking of the reduction test (``reduce`` and ``check``). A family without planted
+evidence (extractive QA, imported models of unknown family) gets :data:`FALLBACK`.
+"""
+
+from __future__ import annotations
+
+#: family (``model.family``) -> the method to read first.
+METHOD = {
+    "textcnn": "gradient",
+    "bilstm": "gradient",
+    "hf": "loo-log-odds",
+}
+
+#: The families the planted results came from, as the benchmark names them.
+EVIDENCE = {
+    "textcnn": ("shortcut_textcnn_",),
+    "bilstm": ("shortcut_bilstm_",),
+    "hf": ("shortcut_minilm_",),
+}
+
+#: Without planted evidence for the family: leave-one-out's weight of evidence (it found the
+#: planted token on every learned set of every family measured, and needs no gradient).
+FALLBACK = "loo-log-odds"
+
+#: The methods a trust card compares the primary heatmap with (the card's agreement signal).
+COMPARED = ("gradient", "loo", "integrated-gradients")
+
+
+def recommended_method(family: str | None) -> str:
+    """The method whose heatmap to read first for a model of this family."""
+    return METHOD.get(family or "", FALLBACK)
+
+
+def card_methods(family: str | None) -> tuple[str, ...]:
+    """The methods of a trust check: the recommended one first (the card's primary heatmap),
+    then the others it is compared with (leave-one-out counted once: its log-odds variant
+    ranks words exactly as it does)."""
+    first = recommended_method(family)
+    loo_like = {"loo", "loo-log-odds"}
+    rest = [m for m in COMPARED if m != first and not (first in loo_like and m in loo_like)]
+    return (first, *rest)
