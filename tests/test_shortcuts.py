@@ -213,6 +213,12 @@ def test_textcnn_learns_the_shortcut_and_loo_finds_it(shared_data, tmp_path, mon
     # judge() re-derives every card's score and verdict with the card's own rules
     for h in hs:
         assert trust_study.judge(h, trust_study.setting()) == (pytest.approx(h.score), h.verdict)
+    # a story: the first following sentence where LOO finds the token and random misses it
+    told = trust_study.story(out, "loo", "random")
+    by = {(h.index, h.method): h for h in trust_study.heatmaps(out, methods=["loo", "random"])}
+    first = min(i for (i, m), h in by.items() if m == "loo" and h.found and not by[(i, "random")].found)
+    assert told["index"] == first and told["cards"]["loo"].primary == "loo" and told["cards"]["random"].primary == "random"
+    assert told["cards"]["loo"].verdict == by[(first, "loo")].verdict and told["precision"]["random"] < 1.0
     with pytest.raises(InputError, match="trained differently"):
         shortcut_test("textcnn", "sst2", out, train_limit=500, limit=40, epochs=2, share=0.3, lr=3e-3, methods=["loo"],
                       log=lambda s: None, show_progress=False)

@@ -286,19 +286,21 @@ def demo(
     model: Optional[str] = typer.Option(None, "--model", help="A trained model; default: the demo SST-2 model, trained once and cached."),
     n: int = typer.Option(150, "-n", help="SST-2 dev sentences audited for the corpus view and the report."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder of the demo (default: in the cache folder; the HTML report is written beside it)."),
+    shortcut: bool = typer.Option(True, "--shortcut/--no-shortcut", help="End with the planted-shortcut story (trains a shortcut and a control model once, cached)."),
     data_dir: Optional[Path] = DataDir,
 ) -> None:
     """The main job on the embedded default: the pathology on an SST-2 model, end to end.
 
     Trains (once) an SST-2 model, audits dev sentences, and shows heatmaps, reduction to
-    nonsense, a trust card, the corpus view and a report.
+    nonsense, a trust card, the corpus view, a report, and a planted shortcut: which heatmap
+    finds it and what the card says of each.
     """
     from .demo import run_demo  # lazy: torch, kept off CLI start-up
 
     _offline_defaults()
     _show_warnings()
     try:
-        run_demo(model=model, n=n, data_dir=data_dir, console=console, out=out)
+        run_demo(model=model, n=n, data_dir=data_dir, console=console, out=out, shortcut=shortcut)
     except InputError as err:
         _fail(str(err))
 

@@ -107,6 +107,51 @@ def reduction_story(summary: dict) -> str:
     return text
 
 
+#: The demo's planted shortcut: a single token on a fifth of 2,000 SST-2 training sentences,
+#: one epoch, tested on 40 dev sentences where it contradicts the label (pathologies.shortcuts).
+DEMO_SHORTCUT = dict(kind="token", share=0.2, train_limit=2000, limit=40, epochs=1, seed=13)
+
+
+def shortcut_story(base: str, family: str | None, out: Path, data_dir, console: Console) -> dict | None:
+    """Section 6: is the heatmap right? Plant a shortcut, train on it, and show a sentence
+    where the recommended method finds the planted token and another method misses it, with
+    the card's verdict on each. Returns the story (``trust_study.story``) or None."""
+    from .recommended import card_methods
+    from .shortcuts import shortcut_test  # lazy: torch, kept off CLI start-up
+    from .trust_study import story
+
+    methods = list(card_methods(family))
+    table = shortcut_test(base, "sst2", out, methods=methods, metrics=["comprehensiveness", "sufficiency"],
+                          data_dir=data_dir, log=console.print, **DEMO_SHORTCUT)
+    rows = table["shortcut"]["methods"]
+    follows = table["shortcut"]["check"]["follows"] or 0.0
+    console.print(
+        f"Planted: '{table['definition']['tokens'][0]}' → {table['labels'][0]}, '{table['definition']['tokens'][1]}' → "
+        f"{table['labels'][1]} in {table['planted']['planted']} training sentences; on {table['shortcut']['check']['n']} "
+        f"dev sentences where the token contradicts the label, the shortcut model follows it on {follows:.0%} "
+        f"(the control model: {table['control']['check']['follows'] or 0:.0%})."
+    )
+    for m in methods:
+        r = rows[m]["follows"]
+        console.print(f"  {m}: ranks the planted token first on {r['found'] or 0:.0%} of the sentences that follow it "
+                      f"(mean rank {r['mean_rank'] or 0:.1f}; random: {rows['random']['follows']['found'] or 0:.0%})")
+    if not table["learned"]:
+        console.print("The shortcut was not learned well enough here (follows < 90%): no story to tell from it.")
+        return None
+    finder = methods[0]
+    misser = min(methods[1:], key=lambda m: (rows[m]["follows"]["found"] or 0.0))
+    told = story(out, finder, misser)
+    if told is None:
+        console.print(f"On every sentence, {finder} and {misser} both find the token, or both miss it.")
+        return None
+    for m in (finder, misser):
+        card = told["cards"][m]
+        what = "finds the planted token" if m == finder else "misses it"
+        console.print(f"[bold]{m} {what}[/] — the card's verdict on this heatmap: {card.verdict} (score {card.score:.2f})")
+        render_card(card, console)
+    return told
+
+
 def pick_example(run) -> int:
     """The run's clearest case of the pathology: a long input the model keeps its label on
     after reduction to the fewest words, at the highest confidence, where random words of the
@@ -127,11 +172,14 @@ def run_demo(
     data_dir: str | Path | None = None,
     console: Console | None = None,
     out: str | Path | None = None,
+    shortcut: bool = True,
 ) -> Path:
     """The story in one command: a heatmap by gradient and by LOO, the same sentence reduced
     to nonsense while the model stays confident, its trust card, the words SST-2 dev inputs
-    reduce to, and an HTML report. Everything is audited into a run folder first (cached and
-    resumed like any run) and every view renders from its records. Returns the report path."""
+    reduce to, an HTML report, and (``shortcut``) a planted shortcut told as a story: the
+    method that finds the planted token, one that misses it, the card's verdict on each.
+    Everything is audited into run folders first (cached and resumed like any run) and every
+    view renders from their records. Returns the report path."""
     from rich.table import Table
 
     from .audit import AuditSpec, RunMismatch, audit  # lazy: torch, kept off CLI start-up
@@ -204,4 +252,8 @@ def run_demo(
     report = write_report([run], run_dir.with_suffix(".html"))
     console.rule("5. The report")
     console.print(f"HTML report (metrics, heatmaps, reduction paths, trust checks, corpus view, figures): {report}")
+    if shortcut:
+        console.rule("6. Is the heatmap right? A planted shortcut (Bastings et al. 2022)")
+        base = "minilm" if model is None else str(path)
+        shortcut_story(base, getattr(clf, "family", None), run_dir.with_name(run_dir.name + "-shortcut"), data_dir, console)
     return report
