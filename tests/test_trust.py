@@ -55,8 +55,9 @@ M1 = [5, 4, 3, 2, 1]
     [
         ([5, 4, 3, 2, 1], 0, "ok"),
         ([3, 4, 5, 1, 2], 10, "ok"),  # rho 0.5
-        ([2, 5, 4, 3, 1], 12, "ok"),  # rho 0.4: exactly AGREE_OK
-        ([2, 5, 3, 4, 1], 14, "warn"),  # rho 0.3
+        ([2, 5, 4, 3, 1], 12, "ok"),  # rho 0.4
+        ([2, 5, 3, 4, 1], 14, "ok"),  # rho 0.3: exactly AGREE_OK (fitted; it was 0.4)
+        ([2, 3, 5, 4, 1], 18, "warn"),  # rho 0.1
         ([1, 5, 4, 3, 2], 20, "warn"),  # rho 0.0: exactly AGREE_BAD, not below it
         ([1, 4, 5, 3, 2], 22, "bad"),  # rho -0.1
     ],
@@ -265,7 +266,7 @@ def test_score_is_the_weighted_mean_of_components_and_card_round_trips():
 
 def test_bad_wins_over_warn_and_reasons_are_actionable():
     card = trust_card(
-        {"gradient": att(M1), "loo": att([2, 5, 3, 4, 1], "loo")},  # warn
+        {"gradient": att(M1), "loo": att([2, 3, 5, 4, 1], "loo")},  # warn (rho 0.1)
         dknn={"credibility": 0.05, "conformity": 0.9, "prediction": 1},  # bad
     )
     assert card.verdict == "do not trust"
@@ -416,9 +417,9 @@ def test_an_audit_with_the_trust_step_records_the_thresholds_and_resumes_only_un
     model = make_bow()
     spec = lambda: AuditSpec(methods=["gradient", "loo"], metrics=[], reduce=None, trust=True, curves=False, show=0)  # noqa: E731
     run = audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
-    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.35
+    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.3
     plain = audit(model, ["bad"], None, spec=AuditSpec(methods=["gradient"], metrics=[], reduce=None), show_progress=False)
     assert plain.manifest["trust_thresholds"] is None
     monkeypatch.setattr(trust, "AGREE_OK", 0.5)
-    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.35 in the run, 0.5 now"):
+    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.3 in the run, 0.5 now"):
         audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)

@@ -45,3 +45,12 @@ def test_judge_keeps_the_other_signals_and_bad_wins():
 def test_fit_needs_both_kinds_of_heatmap():
     with pytest.raises(InputError, match="found .* and heatmaps that missed"):
         ts.fit([heatmap(True, 0.5)])
+
+
+def test_a_heatmap_is_compared_with_the_card_methods_never_with_its_twin():
+    run = ["gradient", "loo", "loo-log-odds", "integrated-gradients", "random"]
+    assert ts.compared_with("loo-log-odds", run) == ["gradient", "integrated-gradients"]
+    assert ts.compared_with("loo", run) == ["gradient", "integrated-gradients"]
+    assert ts.compared_with("random", run) == ["gradient", "loo", "integrated-gradients"]
+    # only the log-odds variant was run: it stands in for leave-one-out
+    assert ts.compared_with("gradient", ["gradient", "loo-log-odds", "integrated-gradients"]) == ["loo-log-odds", "integrated-gradients"]

@@ -107,9 +107,9 @@ def reduction_story(summary: dict) -> str:
     return text
 
 
-#: The demo's planted shortcut: a single token on a fifth of 2,000 SST-2 training sentences,
+#: The demo's planted shortcut: a single token on a fifth of the SST-2 training sentences,
 #: one epoch, tested on 40 dev sentences where it contradicts the label (pathologies.shortcuts).
-DEMO_SHORTCUT = dict(kind="token", share=0.2, train_limit=2000, limit=40, epochs=1, seed=13)
+DEMO_SHORTCUT = dict(kind="token", share=0.2, limit=40, epochs=1, seed=13)
 
 
 def shortcut_story(base: str, family: str | None, out: Path, data_dir, console: Console) -> dict | None:

@@ -72,6 +72,25 @@ def setting() -> dict[str, float]:
             "W_AGREEMENT": trust.WEIGHTS["agreement"], "W_FAITHFULNESS": trust.WEIGHTS["faithfulness"]}
 
 
+#: Methods that rank words identically (log-odds is monotone in the probability): a heatmap
+#: is never compared with its twin, which would agree with it by construction.
+TWINS = {"loo": "loo-log-odds", "loo-log-odds": "loo"}
+
+
+def compared_with(method: str, available: Iterable[str]) -> list[str]:
+    """The methods the card compares ``method``'s heatmap with: gradient, leave-one-out and
+    integrated gradients where available (leave-one-out's log-odds variant stands in for it
+    when only that was run), never the method itself or its twin."""
+    available = set(available)
+    out = []
+    for c in CARD_METHODS:
+        if c == "loo" and c not in available and "loo-log-odds" in available:
+            c = "loo-log-odds"
+        if c in available and c != method and c != TWINS.get(method):
+            out.append(c)
+    return out
+
+
 def _cards(run_path: str | Path, subset: str, methods: Sequence[str] | None):
     """(index, method, record, card, found, follows) for every heatmap of a planted run."""
     from .attribution import REGISTRY  # lazy: the method registry imports torch (the scales)
@@ -102,7 +121,7 @@ def _cards(run_path: str | Path, subset: str, methods: Sequence[str] | None):
             follows = decided is not None and max(range(len(probs)), key=probs.__getitem__) == decided
             if subset == "follows" and not follows:
                 continue
-            names = [m] + [c for c in CARD_METHODS if c in recs and c != m]
+            names = [m] + compared_with(m, recs)
             atts = {n: Attribution.from_dict(recs[n]) for n in names}
             fa = {n: faith[(idx, n)] for n in names if (idx, n) in faith} or None
             card = trust.trust_card(atts, fa, None, None, primary=m, scales=scales)
