@@ -18,16 +18,21 @@ from __future__ import annotations
 
 #: family (``model.family``) -> the method to read first.
 METHOD = {
-    "textcnn": "gradient",
-    "bilstm": "gradient",
-    "hf": "loo-log-odds",
+    "textcnn": "gradient",  # every signed method finds the token on 4 learned sets; gradient is the cheapest
+    "bilstm": "loo-log-odds",  # 0.992 mean precision@k (ordered pair: 0.984) against gradient's 0.920
+    "hf": "loo-log-odds",  # MiniLM: 1.000 against gradient's 0.818 and SmoothGrad's 0.242
 }
 
-#: The families the planted results came from, as the benchmark names them.
+#: The planted results each choice was made from (``benchmarks/results/``; one file per planted
+#: set: data, shortcut kind and seed; sets where the shortcut was not learned are listed and
+#: left out by the rule).
 EVIDENCE = {
-    "textcnn": ("shortcut_textcnn_",),
-    "bilstm": ("shortcut_bilstm_",),
-    "hf": ("shortcut_minilm_",),
+    "textcnn": ("shortcut_textcnn_sst2_token.json", "shortcut_textcnn_sst2_token_s7.json",
+                "shortcut_textcnn_agnews_token.json", "shortcut_textcnn_snli_token.json",
+                "shortcut_textcnn_sst2_token_in_context.json"),
+    "bilstm": ("shortcut_bilstm_sst2_token.json", "shortcut_bilstm_mr_ordered_pair.json",
+               "shortcut_bilstm_sst2_token_in_context.json"),
+    "hf": ("shortcut_minilm_sst2_token.json",),
 }
 
 #: Without planted evidence for the family: leave-one-out's weight of evidence (it found the
