@@ -250,7 +250,7 @@ def test_noise_z_of_the_top_two_words():
 def test_score_is_the_weighted_mean_of_components_and_card_round_trips():
     card = trust_card(
         {"gradient": att(M1), "loo": att([3, 4, 5, 1, 2], "loo")},
-        {"gradient": {"comprehensiveness": 0.3, "sufficiency": 0.0}, "loo": {"comprehensiveness": 0.2, "sufficiency": 0.0}},
+        {"gradient": {"comprehensiveness": 0.3, "sufficiency": 0.0}, "loo": {"comprehensiveness": 0.28, "sufficiency": 0.0}},
         reduction(["w1", "w4"]),
         {"credibility": 0.7, "conformity": 0.8, "prediction": 1},
     )
@@ -423,3 +423,18 @@ def test_an_audit_with_the_trust_step_records_the_thresholds_and_resumes_only_un
     monkeypatch.setattr(trust, "AGREE_OK", 0.5)
     with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.3 in the run, 0.5 now"):
         audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
+
+
+def test_disagreeing_with_a_less_faithful_heatmap_is_no_evidence_against_it():
+    # LOO's heatmap is right and faithful; the gradient disagrees and its top words matter little
+    atts = {"loo": att([5, 4, 3, 2, 1], "loo"), "gradient": att([1, 2, 3, 4, 5])}
+    faithful = {"loo": {"comprehensiveness": 0.6, "sufficiency": 0.0}, "gradient": {"comprehensiveness": 0.0, "sufficiency": 0.5}}
+    sig = trust_card(atts, faithful, primary="loo").signal("agreement")
+    assert sig.status == "info" and sig.component is None and sig.details["less_faithful"] == ["gradient"]
+    assert trust_card(atts, faithful, primary="loo").verdict == "trust"
+    # judged the other way round, the disagreement counts: LOO is not less faithful than the gradient
+    other = trust_card(atts, faithful, primary="gradient")
+    assert other.signal("agreement").status == "bad" and other.verdict == "do not trust"
+    # within BETTER_BY of the judged heatmap, a comparator still counts
+    close = {"loo": {"comprehensiveness": 0.6, "sufficiency": 0.0}, "gradient": {"comprehensiveness": 0.57, "sufficiency": 0.0}}
+    assert trust_card(atts, close, primary="loo").signal("agreement").status == "bad"

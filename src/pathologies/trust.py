@@ -183,7 +183,8 @@ def _compared(sa: Sequence[float], sb: Sequence[float], scale_a: str | None, sca
 
 
 def agreement_signal(
-    attributions: Mapping[str, "Attribution"], scales: Mapping[str, str] | None = None, primary: str | None = None
+    attributions: Mapping[str, "Attribution"], scales: Mapping[str, str] | None = None, primary: str | None = None,
+    faithfulness: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Signal | None:
     """Rank agreement of the judged heatmap (``primary``) with the other methods, and the
     words the methods dispute.
@@ -191,6 +192,11 @@ def agreement_signal(
     The value is the mean Spearman rho over the pairs that include ``primary`` (over every
     pair when no primary is named; ``details["mean_all"]`` always has that): the card judges
     one heatmap, and two other methods agreeing with each other say nothing about it.
+    With ``faithfulness`` (comprehensiveness and sufficiency per method), a method whose
+    heatmap is clearly less faithful than the judged one (comp − suff lower by
+    ``BETTER_BY`` or more) is left out of that mean: disagreeing with a heatmap whose top
+    words matter less to the model is no evidence against the judged one. With no method
+    left to compare with, the signal is ``info``.
 
     A pair where one method is on the ``magnitude`` scale (|input × gradient|, a gradient
     norm: no direction) is compared by the size of the scores, |a| with |b|: a word that
@@ -226,10 +232,19 @@ def agreement_signal(
         xs = [x for x in xs if x is not None]
         return sum(xs) / len(xs) if xs else None
 
-    judged = [p for p in pairs if primary is None or primary in p["methods"]]
+    def margin(m):
+        f = (faithfulness or {}).get(m)
+        return None if f is None else float(f["comprehensiveness"]) - float(f["sufficiency"])
+
+    own = margin(primary) if primary is not None else None
+    less = sorted(m for m in names if m != primary and own is not None and margin(m) is not None and margin(m) <= own - BETTER_BY)
+    judged = [p for p in pairs if primary is None or (primary in p["methods"] and not set(p["methods"]) & set(less))]
     mean_rho = mean(p["spearman"] for p in judged)
-    details = {"pairs": pairs, "disputed": disputed, "k": k, "primary": primary,
+    details = {"pairs": pairs, "disputed": disputed, "k": k, "primary": primary, "less_faithful": less,
                "mean_all": mean(p["spearman"] for p in pairs), "mean_kendall": mean(p["kendall"] for p in judged)}
+    if mean_rho is None and less and not [p for p in judged if p["spearman"] is None]:
+        return Signal("agreement", None, f"{primary}'s heatmap is more faithful than those of {', '.join(less)} (comprehensiveness "
+                      "minus sufficiency): their disagreement with it is no evidence against it.", "info", details=details)
     if mean_rho is None:
         return Signal("agreement", None, f"{' and '.join(names)}: no ranking to compare on {L} word(s) (or a flat heatmap).", "info", details=details)
     words_disputed = sorted({d["index"] for d in disputed})
@@ -487,7 +502,7 @@ def trust_card(
     scales = method_scales(names) if scales is None else scales
     signals: list[Signal] = []
     for s in (
-        agreement_signal(attributions, scales, primary),
+        agreement_signal(attributions, scales, primary, faithfulness),
         faithfulness_signal(attributions, faithfulness, primary) if faithfulness else None,
         saturation_signal(attributions, float(probs[target]), scales, primary),
         reduction_signal(reduction, first) if reduction is not None else None,
