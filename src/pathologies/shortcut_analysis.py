@@ -48,8 +48,6 @@ def metric_agreement(run_path: str | Path, subset: str = "all") -> dict[str, dic
     return out
 
 
-#: The methods a card compares the judged heatmap with (``pathologies check``'s default).
-CARD_METHODS = ("gradient", "loo", "integrated-gradients")
 
 
 #: The tie-break of :func:`recommend`: signed methods before magnitudes (a heatmap without a

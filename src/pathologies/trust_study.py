@@ -33,7 +33,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import trust
 from .ranks import auroc
-from .shortcut_analysis import CARD_METHODS, load_table
+from .recommended import COMPARED as CARD_METHODS
+from .shortcut_analysis import load_table
 from .shortcuts import FILE, Shortcut, precision_at_k
 from .text import InputError
 
