@@ -6,6 +6,7 @@ while the server keeps serving; a run still being written; the ``serve`` command
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -51,7 +52,9 @@ def world(tmp_path_factory):
     data.write_text("".join(json.dumps(r) + "\n" for r in HOSTILE), encoding="utf-8")
     examples = load_data(str(data), labels=["negative", "positive"]).examples
     run = root / "run"
-    spec = check_spec(["gradient", "loo", "random"], beam=2)  # random scores: methods that disagree
+    # the cards judge the random heatmap (verdicts of every kind: it disagrees with gradient and LOO);
+    # the reduction test still ranks by gradient
+    spec = dataclasses.replace(check_spec(["random", "gradient", "loo"], beam=2), reduce_by="gradient")
     audit(make_bow(), examples, run, spec=spec, data_spec=str(data), show_progress=False)
     from pathologies.models import TextCNN
 
@@ -165,7 +168,7 @@ def test_example_heatmaps_card_and_reduction_steps(world, browser, tmp_path):
     click(browser, "tr.ex a")
     assert "/run/0/example/0" in browser.current_url
     rows = by(browser, ".heat .method")
-    assert [r.text for r in rows[:2]] == ["gradient", "loo"]  # one row per method
+    assert [r.text for r in rows[:3]] == ["random", "gradient", "loo"]  # one row per method, in the run's order
     assert by(browser, "#card .trust-card")
     browser.get(world["url"] + "run/0/example/0?step=0")
     assert "step 0 of" in browser.page_source and not by(browser, "#removed")
