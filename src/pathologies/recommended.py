@@ -20,7 +20,7 @@ from __future__ import annotations
 METHOD = {
     "textcnn": "gradient",  # every signed method finds the token on 4 learned sets; gradient is the cheapest
     "bilstm": "loo-log-odds",  # 0.992 mean precision@k (ordered pair: 0.984) against gradient's 0.920
-    "hf": "loo-log-odds",  # MiniLM: 1.000 against gradient's 0.818 and SmoothGrad's 0.242
+    "hf": "loo-log-odds",  # MiniLM (SST-2, MR): 1.000 against gradient's 0.796 and SmoothGrad's 0.181
 }
 
 #: The planted results each choice was made from (``benchmarks/results/``; one file per planted
@@ -32,7 +32,7 @@ EVIDENCE = {
                 "shortcut_textcnn_sst2_token_in_context.json"),
     "bilstm": ("shortcut_bilstm_sst2_token.json", "shortcut_bilstm_mr_ordered_pair.json",
                "shortcut_bilstm_sst2_token_in_context.json"),
-    "hf": ("shortcut_minilm_sst2_token.json",),
+    "hf": ("shortcut_minilm_sst2_token.json", "shortcut_minilm_mr_token.json"),
 }
 
 #: Without planted evidence for the family: leave-one-out's weight of evidence (it found the
