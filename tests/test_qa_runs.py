@@ -215,7 +215,7 @@ def test_notebook_display_of_a_qa_run(world):
 # --- the app ------------------------------------------------------------------------------------------
 pytest.importorskip("starlette", reason="could not import starlette: pip install 'pathologies[app]'")
 pytest.importorskip("uvicorn", reason="could not import uvicorn: pip install 'pathologies[app]'")
-from test_app import browser  # noqa: E402, F401  (the app tests' headless Chromium)
+from test_app import browser, click  # noqa: E402, F401  (the app tests' headless Chromium; a click that waits for the page)
 
 
 @pytest.fixture(scope="module")
@@ -289,12 +289,13 @@ def test_browse_a_qa_run_in_the_browser(world, server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(server + "/")
-    browser.find_element(By.LINK_TEXT, "qa-reduce").click()
+    click(browser, 'a[href$="/run/2"]')  # qa-reduce
+    assert "qa-reduce" in browser.page_source
     assert browser.find_element(By.ID, "count").text.startswith(f"{len(QUESTIONS)} of {len(QUESTIONS)} questions")
     from selenium.webdriver.support.ui import Select
 
     Select(browser.find_element(By.NAME, "correct")).select_by_visible_text("yes")
-    browser.find_element(By.ID, "apply").click()
+    click(browser, "#apply")  # waits for the filtered page (a bare click raced it under load)
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.ex")
     assert len(rows) == 2 and not any("wrong" in (c.get_attribute("class") or "") for r in rows for c in r.find_elements(By.TAG_NAME, "td"))
     browser.get(server + "/run/2/example/3")
@@ -304,6 +305,6 @@ def test_browse_a_qa_run_in_the_browser(world, server, browser):
     assert [m.text for m in marks] == ([r.answer] if r.span_chars[0] >= 0 else [])
     assert SCRIPT in browser.find_element(By.CSS_SELECTOR, "#reduction .ctx").text  # shown as text, never run
     if len(r.path) > 2:
-        browser.find_element(By.ID, "step-back").click()
+        click(browser, "#step-back")
         assert len(browser.find_elements(By.CSS_SELECTOR, "#reduction .heat")) == len(r.path) - 1
         assert browser.find_element(By.ID, "removed").text.startswith("Removed so far:")
