@@ -56,13 +56,15 @@ M1 = [5, 4, 3, 2, 1]
         ([5, 4, 3, 2, 1], 0, "ok"),
         ([3, 4, 5, 1, 2], 10, "ok"),  # rho 0.5
         ([2, 5, 4, 3, 1], 12, "ok"),  # rho 0.4
-        ([2, 5, 3, 4, 1], 14, "ok"),  # rho 0.3: exactly AGREE_OK (fitted; it was 0.4)
-        ([2, 3, 5, 4, 1], 18, "warn"),  # rho 0.1
-        ([1, 5, 4, 3, 2], 20, "warn"),  # rho 0.0: exactly AGREE_BAD, not below it
+        ([2, 5, 3, 4, 1], 14, "ok"),  # rho 0.3 (AGREE_OK is fitted to 0: agreement no longer warns)
+        ([2, 3, 5, 4, 1], 18, "ok"),  # rho 0.1
+        ([1, 5, 4, 3, 2], 20, "ok"),  # rho 0.0: exactly AGREE_BAD, not below it
         ([1, 4, 5, 3, 2], 22, "bad"),  # rho -0.1
     ],
 )
 def test_agreement_status_at_its_thresholds(m2, sum_d2, status):
+    from pathologies.trust import agreement_status
+
     rho = 1 - 6 * sum_d2 / (5 * (25 - 1))  # Spearman without ties, by hand
     card = trust_card({"gradient": att(M1), "loo": att(m2, "loo")})
     sig = card.signal("agreement")
@@ -71,6 +73,7 @@ def test_agreement_status_at_its_thresholds(m2, sum_d2, status):
     assert sig.component == pytest.approx(min(1, max(0, rho)))
     assert card.verdict == {"ok": "trust", "warn": "caution", "bad": "do not trust"}[status]
     assert card.score == pytest.approx(min(1, max(0, rho)))  # the only component
+    assert agreement_status(rho, ok=0.4) == ("bad" if rho < 0 else "warn" if rho < 0.4 else "ok")  # the former threshold
 
 
 def test_agreement_disputed_words_top_k_and_opposite_signs():
@@ -254,8 +257,8 @@ def test_score_is_the_weighted_mean_of_components_and_card_round_trips():
         reduction(["w1", "w4"]),
         {"credibility": 0.7, "conformity": 0.8, "prediction": 1},
     )
-    # agreement 0.5 (weight 1.4), faithfulness 1.0 (0.6), reduction 0.5 (1), dknn 0.7 (1)
-    assert card.score == pytest.approx((1.4 * 0.5 + 0.6 * 1.0 + 0.5 + 0.7) / 4.0)
+    # agreement 0.5 (weight 0.1), faithfulness 1.0 (1.9), reduction 0.5 (1), dknn 0.7 (1)
+    assert card.score == pytest.approx((0.1 * 0.5 + 1.9 * 1.0 + 0.5 + 0.7) / 4.0)
     assert card.verdict == "trust"
     back = TrustCard.from_dict(json.loads(json.dumps(card.to_dict())))
     assert back == card
@@ -266,11 +269,12 @@ def test_score_is_the_weighted_mean_of_components_and_card_round_trips():
 
 def test_bad_wins_over_warn_and_reasons_are_actionable():
     card = trust_card(
-        {"gradient": att(M1), "loo": att([2, 3, 5, 4, 1], "loo")},  # warn (rho 0.1)
+        {"gradient": att(M1), "loo": att(M1, "loo")},
+        {"gradient": {"comprehensiveness": 0.005, "sufficiency": 0.002}},  # warn (flat)
         dknn={"credibility": 0.05, "conformity": 0.9, "prediction": 1},  # bad
     )
     assert card.verdict == "do not trust"
-    assert card.reasons[0].startswith("dknn:") and card.reasons[1].startswith("agreement:")
+    assert card.reasons[0].startswith("dknn:") and card.reasons[1].startswith("faithfulness:")
 
 
 def test_records_of_different_inputs_are_refused():
@@ -417,11 +421,11 @@ def test_an_audit_with_the_trust_step_records_the_thresholds_and_resumes_only_un
     model = make_bow()
     spec = lambda: AuditSpec(methods=["gradient", "loo"], metrics=[], reduce=None, trust=True, curves=False, show=0)  # noqa: E731
     run = audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
-    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.3
+    assert run.manifest["trust_thresholds"] == trust.thresholds() and run.manifest["trust_thresholds"]["AGREE_OK"] == 0.0
     plain = audit(model, ["bad"], None, spec=AuditSpec(methods=["gradient"], metrics=[], reduce=None), show_progress=False)
     assert plain.manifest["trust_thresholds"] is None
     monkeypatch.setattr(trust, "AGREE_OK", 0.5)
-    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.3 in the run, 0.5 now"):
+    with pytest.raises(RunMismatch, match="trust_thresholds.AGREE_OK: 0.0 in the run, 0.5 now"):
         audit(model, ["the movie was great fun", "bad"], tmp_path / "run", spec=spec(), show_progress=False)
 
 

@@ -11,14 +11,17 @@ Every signal is a :class:`Signal`: a name, a number, a plain sentence, a status 
 and (for the signals that enter the trust score) a component score in [0, 1].
 
 Signals and thresholds (constants below). ``AGREE_OK``, ``COMP_LOW`` and the score's
-``WEIGHTS`` of agreement and faithfulness are **fitted on one planted-shortcut set** (TextCNN,
+``WEIGHTS`` of agreement and faithfulness are **fitted on one planted-shortcut set** (MiniLM,
 SST-2, single-token shortcut, seed 13: the heatmaps that found the planted token against
 those that missed it; :func:`pathologies.trust_study.fit`, ``benchmarks/SHORTCUTS.md``) and
-reported on held-out planted sets (other seeds, families, data sets, shortcut kinds); the
-other thresholds were chosen from the papers' logic before any measurement. The values
-before the fit were ``AGREE_OK = 0.4``, ``COMP_LOW = 0.1`` and weights 1.
+reported on held-out planted sets (other data, families, seeds, shortcut kinds); the other
+thresholds were chosen from the papers' logic before any measurement. The values before
+the fit were ``AGREE_OK = 0.4``, ``COMP_LOW = 0.1`` and weights 1 (a fit on a TextCNN set,
+where all methods agree, gave 0.3, 0 and 1.4 / 0.6 and left most right MiniLM heatmaps at
+"caution"). With ``AGREE_OK = AGREE_BAD = 0`` agreement no longer warns: it vetoes a heatmap
+that ranks words against the others (``bad``) and otherwise barely moves the score.
 
-- **agreement** (``AGREE_OK = 0.3``, ``AGREE_BAD = 0.0``): mean Spearman rank correlation
+- **agreement** (``AGREE_OK = 0.0``, ``AGREE_BAD = 0.0``): mean Spearman rank correlation
   of the judged (primary) heatmap with each other method computed (Kendall's tau-b is
   recorded too; heatmaps without a sign, the ``magnitude`` scale, are compared by size).
   Below 0 the methods rank the words *less* alike than two unrelated rankings would (the
@@ -69,8 +72,8 @@ before the fit were ``AGREE_OK = 0.4``, ``COMP_LOW = 0.1`` and weights 1.
 
 **Verdict**: ``do not trust`` when any signal is ``bad``, ``caution`` when any is ``warn``,
 ``trust`` otherwise; the reasons are the sentences and advice of those signals.
-**Trust score**: the weighted mean of the component scores present (agreement 1.4,
-faithfulness 0.6, both fitted; reduction, dknn, noise 1), 0.5 when none is (no evidence
+**Trust score**: the weighted mean of the component scores present (agreement 0.1,
+faithfulness 1.9, both fitted; reduction, dknn, noise 1), 0.5 when none is (no evidence
 either way). Confidence is *not* a
 component, so the score can be compared with it (``benchmarks/TRUST.md``).
 """
@@ -87,10 +90,10 @@ from .ranks import average_ranks, kendall_tau_b, ranking, spearman  # noqa: F401
 if TYPE_CHECKING:  # pragma: no cover
     from .records import Attribution, Reduction
 
-AGREE_OK = 0.3  # fitted (pathologies.trust_study); was 0.4
+AGREE_OK = 0.0  # fitted (pathologies.trust_study, MiniLM SST-2 planted set); was 0.4
 AGREE_BAD = 0.0
 SIGN_FLOOR = 0.2
-COMP_LOW = 0.0  # fitted (pathologies.trust_study); was 0.1
+COMP_LOW = 0.0  # fitted (pathologies.trust_study, MiniLM SST-2 planted set); was 0.1
 FLAT_METRIC = 0.01
 BETTER_BY = 0.05
 SATURATED_P = 0.99
@@ -101,8 +104,8 @@ CONFORMITY_LOW = 0.5
 Z_RESOLVED = 2.0
 SHARE = 0.1
 #: Weights of the components in the trust score (a weighted mean of those present).
-#: Agreement's and faithfulness's are fitted (pathologies.trust_study); were 1 and 1.
-WEIGHTS = {"agreement": 1.4, "faithfulness": 0.6, "reduction": 1.0, "dknn": 1.0, "noise": 1.0}
+#: Agreement's and faithfulness's are fitted (pathologies.trust_study, MiniLM SST-2 planted set); were 1 and 1.
+WEIGHTS = {"agreement": 0.1, "faithfulness": 1.9, "reduction": 1.0, "dknn": 1.0, "noise": 1.0}
 
 
 
