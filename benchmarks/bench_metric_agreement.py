@@ -33,6 +33,8 @@ def main() -> None:
         if not path:
             sys.exit(f"error: {item!r}: give NAME=RUN_FOLDER")
         table = load_table(path)
+        if table is None:
+            sys.exit(f"error: {path} holds no shortcut.json: run pathologies shortcut-test first")
         sets[name] = {"run": path, "learned": table["learned"],
                       "precision_at_k": {m: r[args.subset]["precision_at_k"] for m, r in table["shortcut"]["methods"].items()},
                       "metrics": metric_agreement(path, args.subset)}
@@ -43,7 +45,8 @@ def main() -> None:
         defined = [r for r in rhos.values() if r is not None]
         summary[k] = {"rho": rhos, "mean": sum(defined) / len(defined) if defined else None, "sets": len(defined)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"subset": args.subset, "sets": sets, "summary": summary}, indent=2))
+    Path(args.out).write_text(json.dumps({"command": "python " + " ".join(sys.argv), "subset": args.subset, "sets": sets,
+                                          "summary": summary}, indent=2))
     names = [n for n, s in sets.items() if s["learned"]]
     print("| metric | " + " | ".join(names) + " | mean rho |")
     print("|---|" + "---:|" * (len(names) + 1))

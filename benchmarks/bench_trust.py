@@ -8,7 +8,8 @@
    to confidence's.
 
 Cards are appended to a JSONL file as they are computed (``--cards``); a rerun resumes and
-``--analyse-only`` recomputes the figures from the file. 95% intervals: 1,000 bootstrap
+``--analyse-only`` recomputes the figures from the file (``--rescore``: after judging the
+stored cards again under the card's current setting). 95% intervals: 1,000 bootstrap
 resamples of the examples (seeded).
 
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 PATHOLOGIES_DATA=/work/shared/data nice -n 10 \
@@ -76,8 +77,29 @@ def paired_difference(a: list[float], b: list[float], positives: list[bool], n_b
 
 
 def score_without(card: dict, drop: set[str]) -> float:
-    comps = [s["component"] for s in card["signals"] if s["component"] is not None and s["name"] not in drop]
-    return sum(comps) / len(comps) if comps else 0.5
+    """The card's score (its weighted mean, ``trust.score_of``) without the components in ``drop``."""
+    from pathologies.trust import score_of
+
+    return score_of({s["name"]: s["component"] for s in card["signals"] if s["component"] is not None and s["name"] not in drop})
+
+
+def rescored(card: dict) -> dict:
+    """The stored card judged again under the card's current setting: the agreement and
+    faithfulness statuses from their stored values (``trust.agreement_status``,
+    ``trust.faithfulness_status``), the score from the stored components (``trust.score_of``);
+    the other signals keep their status. For cards computed before a refit."""
+    from pathologies.trust import agreement_status, faithfulness_status
+
+    statuses = []
+    for s in card["signals"]:
+        if s["name"] == "agreement" and s["value"] is not None:
+            statuses.append(agreement_status(s["value"]))
+        elif s["name"] == "faithfulness":
+            statuses.append(faithfulness_status(s["details"]["comprehensiveness"], s["details"]["sufficiency"]))
+        else:
+            statuses.append(s["status"])
+    verdict = "do not trust" if "bad" in statuses else "caution" if "warn" in statuses else "trust"
+    return {**card, "score": score_without(card, set()), "verdict": verdict}
 
 
 def component(card: dict, name: str, default: float = 0.5) -> float:
@@ -162,6 +184,7 @@ def main() -> None:
     ap.add_argument("--cards", required=True, help="JSONL file of cards (appended, resumable).")
     ap.add_argument("--out", required=True, help="Results JSON.")
     ap.add_argument("--analyse-only", action="store_true")
+    ap.add_argument("--rescore", action="store_true", help="Judge the stored cards again under the card's current setting first.")
     args = ap.parse_args()
 
     cards_path = Path(args.cards)
@@ -220,7 +243,8 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs (shared), "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}",
         "seconds_this_run": round(seconds, 1),
-        **analyse(done),
+        "rescored": args.rescore,
+        **analyse([rescored(c) for c in done] if args.rescore else done),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -38,6 +38,7 @@ def _f(x) -> str:
 
 def main() -> None:
     from pathologies import trust_study as ts
+    from pathologies.text import InputError
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fit", nargs="+", required=True, help="NAME=RUN: the fit set (one).")
@@ -47,7 +48,11 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     started = time.perf_counter()
-    res = ts.study(_pairs(args.fit), _pairs(args.held_out), subset=args.subset, precision=args.precision)
+    try:
+        res = ts.study(_pairs(args.fit), _pairs(args.held_out), subset=args.subset, precision=args.precision)
+    except InputError as err:
+        sys.exit(f"error: {err}")
+    res["command"] = "python " + " ".join(sys.argv)
     res["machine"] = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
     res["seconds"] = round(time.perf_counter() - started, 1)
     res["card_setting_now"] = ts.setting()
