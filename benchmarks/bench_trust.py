@@ -88,7 +88,7 @@ def rescored(card: dict) -> dict:
     faithfulness statuses from their stored values (``trust.agreement_status``,
     ``trust.faithfulness_status``), the score from the stored components (``trust.score_of``);
     the other signals keep their status. For cards computed before a refit."""
-    from pathologies.trust import agreement_status, faithfulness_status
+    from pathologies.trust import agreement_status, faithfulness_status, verdict_for
 
     statuses = []
     for s in card["signals"]:
@@ -98,8 +98,7 @@ def rescored(card: dict) -> dict:
             statuses.append(faithfulness_status(s["details"]["comprehensiveness"], s["details"]["sufficiency"]))
         else:
             statuses.append(s["status"])
-    verdict = "do not trust" if "bad" in statuses else "caution" if "warn" in statuses else "trust"
-    return {**card, "score": score_without(card, set()), "verdict": verdict}
+    return {**card, "score": score_without(card, set()), "verdict": verdict_for(statuses)}
 
 
 def component(card: dict, name: str, default: float = 0.5) -> float:

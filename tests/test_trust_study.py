@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pathologies import trust_study as ts
+from pathologies.recommended import compared_with
 from pathologies.text import InputError
 
 
@@ -49,8 +50,8 @@ def test_fit_needs_both_kinds_of_heatmap():
 
 def test_a_heatmap_is_compared_with_the_card_methods_never_with_its_twin():
     run = ["gradient", "loo", "loo-log-odds", "integrated-gradients", "random"]
-    assert ts.compared_with("loo-log-odds", run) == ["gradient", "integrated-gradients"]
-    assert ts.compared_with("loo", run) == ["gradient", "integrated-gradients"]
-    assert ts.compared_with("random", run) == ["gradient", "loo", "integrated-gradients"]
+    assert compared_with("loo-log-odds", run) == ["gradient", "integrated-gradients"]
+    assert compared_with("loo", run) == ["gradient", "integrated-gradients"]
+    assert compared_with("random", run) == ["gradient", "loo", "integrated-gradients"]
     # only the log-odds variant was run: it stands in for leave-one-out
-    assert ts.compared_with("gradient", ["gradient", "loo-log-odds", "integrated-gradients"]) == ["loo-log-odds", "integrated-gradients"]
+    assert compared_with("gradient", ["gradient", "loo-log-odds", "integrated-gradients"]) == ["loo-log-odds", "integrated-gradients"]

@@ -16,6 +16,8 @@ evidence (extractive QA, imported models of unknown family) gets :data:`FALLBACK
 
 from __future__ import annotations
 
+from typing import Iterable
+
 #: family (``model.family``) -> the method to read first.
 METHOD = {
     "textcnn": "gradient",  # every signed method finds the token on 4 learned sets; gradient is the cheapest
@@ -48,11 +50,27 @@ def recommended_method(family: str | None) -> str:
     return METHOD.get(family or "", FALLBACK)
 
 
+#: Methods that rank words identically (log-odds is monotone in the probability): a heatmap
+#: is never compared with its twin, which would agree with it by construction.
+TWINS = {"loo": "loo-log-odds", "loo-log-odds": "loo"}
+
+
+def compared_with(method: str, available: Iterable[str]) -> list[str]:
+    """The methods a trust card compares ``method``'s heatmap with: those of :data:`COMPARED`
+    that are ``available`` (leave-one-out's log-odds variant stands in for it when only that
+    is), never the method itself or its twin."""
+    available = set(available)
+    out = []
+    for c in COMPARED:
+        if c == "loo" and c not in available and "loo-log-odds" in available:
+            c = "loo-log-odds"
+        if c in available and c != method and c != TWINS.get(method):
+            out.append(c)
+    return out
+
+
 def card_methods(family: str | None) -> tuple[str, ...]:
     """The methods of a trust check: the recommended one first (the card's primary heatmap),
-    then the others it is compared with (leave-one-out counted once: its log-odds variant
-    ranks words exactly as it does)."""
+    then those it is compared with (:func:`compared_with`)."""
     first = recommended_method(family)
-    loo_like = {"loo", "loo-log-odds"}
-    rest = [m for m in COMPARED if m != first and not (first in loo_like and m in loo_like)]
-    return (first, *rest)
+    return (first, *compared_with(first, COMPARED))

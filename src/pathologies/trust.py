@@ -82,7 +82,7 @@ from __future__ import annotations
 
 import math
 from itertools import combinations
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .records import Signal, TrustCard
 from .ranks import average_ranks, kendall_tau_b, ranking, spearman  # noqa: F401  (re-exported)
@@ -245,7 +245,7 @@ def agreement_signal(
     mean_rho = mean(p["spearman"] for p in judged)
     details = {"pairs": pairs, "disputed": disputed, "k": k, "primary": primary, "less_faithful": less,
                "mean_all": mean(p["spearman"] for p in pairs), "mean_kendall": mean(p["kendall"] for p in judged)}
-    if mean_rho is None and less and not [p for p in judged if p["spearman"] is None]:
+    if not judged and less:  # every other method is less faithful than the judged one
         return Signal("agreement", None, f"{primary}'s heatmap is more faithful than those of {', '.join(less)} (comprehensiveness "
                       "minus sufficiency): their disagreement with it is no evidence against it.", "info", details=details)
     if mean_rho is None:
@@ -545,17 +545,18 @@ def score_of(components: Mapping[str, float], weights: Mapping[str, float] | Non
     return float(sum(weights.get(n, 1.0) * c for n, c in components.items()) / total)
 
 
+def verdict_for(statuses: Iterable[str]) -> str:
+    """``do not trust`` if any status is bad, ``caution`` if any warns, else ``trust``."""
+    statuses = set(statuses)
+    return "do not trust" if "bad" in statuses else "caution" if "warn" in statuses else "trust"
+
+
 def verdict_of(signals: Sequence[Signal]) -> tuple[str, list[str]]:
-    """``do not trust`` if any signal is bad, ``caution`` if any warns, else ``trust``; the
-    reasons are the offending signals' advice (worst first), or the ok sentences."""
+    """The verdict of the signals (:func:`verdict_for`) and its reasons: the offending
+    signals' advice (worst first), or the ok sentences."""
     bad = [s for s in signals if s.status == "bad"]
     warn = [s for s in signals if s.status == "warn"]
-    if bad:
-        verdict = "do not trust"
-    elif warn:
-        verdict = "caution"
-    else:
-        verdict = "trust"
+    verdict = verdict_for(s.status for s in signals)
     reasons = [f"{s.name}: {s.advice or s.sentence}" for s in bad + warn]
     if not reasons:
         reasons = [f"{s.name}: {s.sentence}" for s in signals if s.status == "ok"] or ["no signal was computed beyond the heatmap itself"]

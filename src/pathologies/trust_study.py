@@ -33,7 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import trust
 from .ranks import auroc
-from .recommended import COMPARED as CARD_METHODS
+from .recommended import compared_with
 from .shortcut_analysis import load_table
 from .shortcuts import FILE, Shortcut, precision_at_k
 from .text import InputError
@@ -71,25 +71,6 @@ def setting() -> dict[str, float]:
     """The setting the card uses now (from :mod:`pathologies.trust`)."""
     return {"AGREE_OK": trust.AGREE_OK, "COMP_LOW": trust.COMP_LOW,
             "W_AGREEMENT": trust.WEIGHTS["agreement"], "W_FAITHFULNESS": trust.WEIGHTS["faithfulness"]}
-
-
-#: Methods that rank words identically (log-odds is monotone in the probability): a heatmap
-#: is never compared with its twin, which would agree with it by construction.
-TWINS = {"loo": "loo-log-odds", "loo-log-odds": "loo"}
-
-
-def compared_with(method: str, available: Iterable[str]) -> list[str]:
-    """The methods the card compares ``method``'s heatmap with: gradient, leave-one-out and
-    integrated gradients where available (leave-one-out's log-odds variant stands in for it
-    when only that was run), never the method itself or its twin."""
-    available = set(available)
-    out = []
-    for c in CARD_METHODS:
-        if c == "loo" and c not in available and "loo-log-odds" in available:
-            c = "loo-log-odds"
-        if c in available and c != method and c != TWINS.get(method):
-            out.append(c)
-    return out
 
 
 def _cards(run_path: str | Path, subset: str, methods: Sequence[str] | None):
@@ -178,8 +159,7 @@ def judge(h: Heatmap, s: Mapping[str, float]) -> tuple[float, str]:
         statuses.append(trust.faithfulness_status(h.comprehensiveness, h.sufficiency, comp_low=s["COMP_LOW"]))
         components["faithfulness"] = h.faithfulness_component
     weights = {**trust.WEIGHTS, "agreement": s["W_AGREEMENT"], "faithfulness": s["W_FAITHFULNESS"]}
-    verdict = "do not trust" if "bad" in statuses else "caution" if "warn" in statuses else "trust"
-    return trust.score_of(components, weights), verdict
+    return trust.score_of(components, weights), trust.verdict_for(statuses)
 
 
 def evaluate(hs: Sequence[Heatmap], s: Mapping[str, float] | None = None) -> dict[str, Any]:
